@@ -1,0 +1,115 @@
+"""Run one job per input file in parallel worker processes, with a progress bar and a failure list.
+
+One bad file must not stop a batch of thousands: each failure is recorded (the `DataError` message,
+or the exception type for anything unexpected) and reported once at the end.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as futures
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from gan3d.errors import Gan3dError
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Counts of one batch, and the failures as (item, message)."""
+
+    done: int
+    skipped: int
+    failures: list[tuple[str, str]]
+
+
+def _init_worker() -> None:
+    """One thread per worker: the pool already uses every core, and oversubscribed torch/BLAS
+    thread pools make a batch many times slower, not faster."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _call(job: Callable[..., bool], item: Any, kwargs: dict[str, Any]) -> tuple[bool, str | None]:
+    """Run one job; returns (ran, error message). Never raises, so one bad file fails alone."""
+    try:
+        return job(item, **kwargs), None
+    except Gan3dError as err:
+        return False, str(err)
+    except Exception as err:  # a bug or a library failure on one odd file: report it, keep going
+        return False, f"{item}: unexpected {type(err).__name__}: {err}"
+
+
+def run_batch(
+    job: Callable[..., bool],
+    items: Sequence[Any],
+    jobs: int = 1,
+    description: str = "working",
+    **kwargs: Any,
+) -> BatchResult:
+    """Apply `job(item, **kwargs)` to every item; `job` returns False when it skipped finished work.
+
+    Args:
+        job: a module-level function (picklable for worker processes).
+        items: the inputs, typically paths.
+        jobs: worker processes; 1 runs in this process (easier to debug and profile).
+        description: label of the progress bar.
+    """
+    console = Console(stderr=True)
+    done = skipped = 0
+    failures: list[tuple[str, str]] = []
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not sys.stderr.isatty() and os.environ.get("GAN3D_PROGRESS") != "1",
+        transient=False,
+    )
+    with progress:
+        task = progress.add_task(description, total=len(items))
+
+        def record(item: Any, outcome: tuple[bool, str | None]) -> None:
+            nonlocal done, skipped
+            ran, error = outcome
+            if error is not None:
+                failures.append((str(item), error))
+            elif ran:
+                done += 1
+            else:
+                skipped += 1
+            progress.advance(task)
+
+        if jobs <= 1:
+            for item in items:
+                record(item, _call(job, item, kwargs))
+        else:
+            # spawn, not fork: a forked child inherits the parent's OpenMP/torch thread state
+            context = multiprocessing.get_context("spawn")
+            with futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker) as pool:
+                pending = {pool.submit(_call, job, item, kwargs): item for item in items}
+                for future in futures.as_completed(pending):
+                    record(pending[future], future.result())
+    return BatchResult(done, skipped, failures)
+
+
+def report(result: BatchResult, what: str) -> int:
+    """Print the summary line (and every failure) to stderr; returns the exit code (0 or 1)."""
+    out = sys.stderr
+    out.write(f"gan3d: {what}: {result.done} done, {result.skipped} already done, {len(result.failures)} failed\n")
+    for _item, message in result.failures:
+        out.write(f"gan3d: failed: {message}\n")
+    return 1 if result.failures else 0
+
+
+def default_jobs() -> int:
+    """Worker count when the user gives none: every core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

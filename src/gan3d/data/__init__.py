@@ -1,0 +1,1 @@
+"""Data pipeline: meshes in, voxel grids and rendered views out, datasets over them."""

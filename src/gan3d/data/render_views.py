@@ -1,0 +1,142 @@
+"""Render the 12 MVCNN views of a mesh and save them with masks, depth and cameras.
+
+Layout written by `save_views` for a mesh `<stem>` (MVCNN `modelnet40v1png` names for the images):
+
+    OUT/<stem>_001.png ... <stem>_012.png   RGB, grey Lambertian shading on white, 224x224
+    OUT/<stem>_views/001_mask.png           silhouette, 8-bit, 255 = object
+    OUT/<stem>_views/001_depth.png          16-bit camera-space depth: value / depth_scale; 0 = background
+    OUT/<stem>_views/001.json               camera (intrinsics, extrinsics, elevation, azimuth,
+                                            distance) + the mesh normalisation, see `Camera.to_dict`
+
+Cameras live in the *normalised* frame (mesh centred and scaled into the unit sphere); the JSON's
+`normalization` gives `center` and `radius` so that `normalised = (mesh_point - center) / radius`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gan3d.data.mesh_io import Mesh
+from gan3d.files import atomic_path, write_text_atomic
+from gan3d.render.camera import Camera, UpAxis, orbit_camera
+from gan3d.render.renderer import Rendering, render_mesh
+
+DEPTH_SCALE = 1000.0  # depth PNG units per world unit (the normalised mesh has radius 1)
+
+
+@dataclass(frozen=True)
+class ViewSettings:
+    """Where the cameras are. Defaults are MVCNN's (Su et al. 2015): 12 views every 30 degrees of
+    azimuth at 30 degrees elevation, object in the unit sphere, 224x224 images.
+
+    Attributes:
+        views: number of views, evenly spaced in azimuth.
+        size: image side in pixels.
+        elevation: camera elevation in degrees.
+        distance: camera distance from the object centre (unit-sphere units).
+        fov_y: vertical field of view in degrees; with distance 2.2 the unit sphere fills ~90%.
+        up_axis: the mesh's up axis (ModelNet and our synthetic data: z; ShapeNet: y).
+    """
+
+    views: int = 12
+    size: int = 224
+    elevation: float = 30.0
+    distance: float = 2.2
+    fov_y: float = 60.0
+    up_axis: UpAxis = "z"
+
+
+def view_cameras(settings: ViewSettings = ViewSettings()) -> list[Camera]:
+    """The cameras of `settings`, view 1 at azimuth 0."""
+    return [
+        orbit_camera(
+            settings.elevation,
+            360.0 * i / settings.views,
+            settings.distance,
+            settings.size,
+            settings.fov_y,
+            settings.up_axis,
+        )
+        for i in range(settings.views)
+    ]
+
+
+def normalization(mesh: Mesh) -> tuple[np.ndarray, float]:
+    """Centre and radius that map the mesh into the unit sphere (bounding-box centre)."""
+    lo, hi = mesh.bounds
+    center = (lo + hi) / 2.0
+    radius = float(np.linalg.norm(mesh.verts - center, axis=1).max()) or 1.0
+    return center, radius
+
+
+def render_views(mesh: Mesh, settings: ViewSettings = ViewSettings()) -> list[Rendering]:
+    """Render `mesh`, normalised to the unit sphere, from every camera of `settings`."""
+    center, radius = normalization(mesh)
+    verts = (mesh.verts - center) / radius
+    return [render_mesh(verts, mesh.faces, camera) for camera in view_cameras(settings)]
+
+
+def view_paths(out_dir: str | os.PathLike[str], stem: str, n_views: int) -> list[Path]:
+    """The RGB image paths `save_views` writes, in view order."""
+    return [Path(out_dir) / f"{stem}_{i:03d}.png" for i in range(1, n_views + 1)]
+
+
+def save_views(
+    renderings: list[Rendering],
+    mesh: Mesh,
+    out_dir: str | os.PathLike[str],
+    stem: str,
+    settings: ViewSettings = ViewSettings(),
+) -> list[Path]:
+    """Write images, masks, depth maps and camera JSONs in the layout of the module docstring.
+
+    The RGB images are written last, so a view whose image exists is complete (resumable jobs check
+    the images only).
+    """
+    from PIL import Image
+
+    out_dir = Path(out_dir)
+    extra_dir = out_dir / f"{stem}_views"
+    center, radius = normalization(mesh)
+    images = view_paths(out_dir, stem, len(renderings))
+    for i, (rendering, image_path) in enumerate(zip(renderings, images, strict=True), start=1):
+        mask = rendering.mask.numpy()
+        depth = rendering.depth.numpy()
+        depth_png = np.where(mask, np.clip(np.round(depth * DEPTH_SCALE), 1, 65535), 0).astype(np.uint16)
+        grey = np.round(rendering.image.numpy() * 255.0).astype(np.uint8)
+        meta = {
+            "view": i,
+            "camera": rendering.camera.to_dict(),
+            "normalization": {"center": center.tolist(), "radius": radius},
+            "depth_scale": DEPTH_SCALE,
+            "settings": asdict(settings),
+        }
+        write_text_atomic(extra_dir / f"{i:03d}.json", json.dumps(meta, indent=1))
+        _save_png(Image.fromarray(mask.astype(np.uint8) * 255), extra_dir / f"{i:03d}_mask.png")
+        _save_png(Image.fromarray(depth_png), extra_dir / f"{i:03d}_depth.png")
+        _save_png(Image.fromarray(np.stack([grey] * 3, axis=-1)), image_path)
+    return images
+
+
+def load_camera(json_path: str | os.PathLike[str]) -> Camera:
+    """The camera of one view from its JSON file."""
+    from gan3d.errors import DataError
+
+    path = Path(json_path)
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DataError(path, "no such file") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise DataError(path, f"not valid JSON ({err})") from None
+    return Camera.from_dict(data.get("camera", data), str(path))
+
+
+def _save_png(image: object, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        image.save(tmp, format="PNG")  # type: ignore[attr-defined]

@@ -1,0 +1,113 @@
+"""`VoxelGrid`: an occupancy grid plus the binvox header that maps it back to mesh coordinates.
+
+Convention (binvox's): voxel `[i, j, k]` covers the mesh-space box
+`translate + [i, i+1] * scale / D` along x (and likewise j along y, k along z), so its centre is
+`translate + (index + 0.5) * scale / D`. Index order is (x, y, z) in mesh coordinates; the x-z-y order
+is only how `.binvox` files store the bits on disk.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from gan3d.errors import DataError
+from gan3d.files import atomic_path
+
+GRID_SUFFIXES = (".binvox", ".npy", ".npz")
+
+
+@dataclass(frozen=True)
+class VoxelGrid:
+    """An occupancy grid with its placement in mesh coordinates.
+
+    Attributes:
+        occupancy: bool array, shape (D, D, D), index order (x, y, z).
+        translate: mesh coordinates of the grid's minimum corner, shape (3,).
+        scale: side length of the whole grid in mesh units (binvox's `scale`).
+    """
+
+    occupancy: np.ndarray
+    translate: np.ndarray
+    scale: float
+
+    @property
+    def resolution(self) -> int:
+        return int(self.occupancy.shape[0])
+
+    @property
+    def voxel_size(self) -> float:
+        return self.scale / self.resolution
+
+    def index_to_world(self, index: np.ndarray) -> np.ndarray:
+        """Mesh coordinates of voxel centres; `index` has shape (..., 3) in (i, j, k) order."""
+        return self.translate + (np.asarray(index, dtype=np.float64) + 0.5) * self.voxel_size
+
+    def world_to_index(self, points: np.ndarray) -> np.ndarray:
+        """Continuous voxel coordinates (voxel i spans [i, i+1)) of mesh-space points, shape (..., 3)."""
+        return (np.asarray(points, dtype=np.float64) - self.translate) / self.voxel_size
+
+    @classmethod
+    def unit(cls, occupancy: np.ndarray) -> VoxelGrid:
+        """A grid placed in the unit cube [-0.5, 0.5]^3 (for grids with no known placement)."""
+        return cls(np.asarray(occupancy, dtype=bool), np.full(3, -0.5), 1.0)
+
+
+def load_grid(path: str | os.PathLike[str]) -> VoxelGrid:
+    """Read a `.binvox`, `.npy` or `.npz` grid.
+
+    `.npy` holds only the occupancy (values > 0.5 are occupied; placed in the unit cube); `.npz` holds
+    `occupancy`, `translate` and `scale` as written by `save_grid`.
+    """
+    from gan3d.data.binvox import read_binvox
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".binvox":
+        return read_binvox(path)
+    if suffix not in (".npy", ".npz"):
+        raise DataError(path, f"unsupported grid format {suffix or '(none)'}; expected one of {GRID_SUFFIXES}")
+    if not path.exists():
+        raise DataError(path, "no such file")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if suffix == ".npz":
+            with loaded:
+                occupancy = loaded["occupancy"]
+                translate = loaded["translate"] if "translate" in loaded else np.full(3, -0.5)
+                scale = float(loaded["scale"]) if "scale" in loaded else 1.0
+        else:
+            occupancy, translate, scale = loaded, np.full(3, -0.5), 1.0
+    except (ValueError, OSError, KeyError, EOFError) as err:
+        raise DataError(path, f"cannot read grid ({type(err).__name__}: {err})") from None
+    occupancy = np.asarray(occupancy)
+    if occupancy.ndim == 4 and occupancy.shape[0] == 1:  # (1, D, H, W) as a model writes it
+        occupancy = occupancy[0]
+    if occupancy.ndim != 3 or len(set(occupancy.shape)) != 1:
+        raise DataError(path, f"grid must be a cube (D, D, D); got shape {occupancy.shape}")
+    if not np.isfinite(occupancy.astype(np.float64)).all():
+        raise DataError(path, "grid has NaN or infinite values")
+    return VoxelGrid(occupancy > 0.5, np.asarray(translate, dtype=np.float64).reshape(3), scale)
+
+
+def save_grid(grid: VoxelGrid, path: str | os.PathLike[str]) -> None:
+    """Write a grid as `.binvox`, `.npy` (occupancy only) or `.npz` (occupancy + placement), atomically."""
+    from gan3d.data.binvox import write_binvox
+
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".binvox":
+        write_binvox(grid, path)
+        return
+    if suffix not in (".npy", ".npz"):
+        raise DataError(path, f"unsupported grid format {suffix or '(none)'}; expected one of {GRID_SUFFIXES}")
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        if suffix == ".npy":
+            np.save(fh, grid.occupancy.astype(bool))
+        else:
+            np.savez_compressed(
+                fh, occupancy=grid.occupancy.astype(bool), translate=grid.translate, scale=np.float64(grid.scale)
+            )

@@ -1,0 +1,1 @@
+"""Outputs people open: meshes, grids, checkpoints and figures."""

@@ -1,0 +1,1 @@
+"""CPU rendering: cameras, a z-buffer rasterizer and shading (the forward pass DIB-R extends)."""
