@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from gan3d.cli import data_render, data_synth, data_voxelize
+from gan3d.cli import data_prepare, data_render, data_synth, data_voxelize
 
-SUBCOMMANDS = (data_voxelize, data_render, data_synth)
+SUBCOMMANDS = (data_voxelize, data_render, data_synth, data_prepare)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

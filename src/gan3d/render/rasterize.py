@@ -75,20 +75,7 @@ def rasterize(screen_verts: torch.Tensor, faces: torch.Tensor, settings: RasterS
     face_ids = torch.nonzero(keep).squeeze(1)
     tri = tri[keep]
     u, v, z = tri[..., 0], tri[..., 1], tri[..., 2]  # (F', 3)
-    col_lo = torch.ceil(u.amin(1) - 0.5).clamp(0, width).long()
-    col_hi = torch.floor(u.amax(1) - 0.5).clamp(-1, width - 1).long()
-    row_lo = torch.ceil(v.amin(1) - 0.5).clamp(0, height).long()
-    row_hi = torch.floor(v.amax(1) - 0.5).clamp(-1, height - 1).long()
-    n_cols = (col_hi - col_lo + 1).clamp(min=0)
-    n_rows = (row_hi - row_lo + 1).clamp(min=0)
-    counts = n_cols * n_rows
-    cand = torch.repeat_interleave(torch.arange(len(tri), device=device), counts)
-    local = torch.arange(int(counts.sum()), device=device) - torch.repeat_interleave(
-        torch.cumsum(counts, 0) - counts, counts
-    )
-    n_cols_c = n_cols[cand]
-    col = col_lo[cand] + local % n_cols_c
-    row = row_lo[cand] + torch.div(local, n_cols_c, rounding_mode="floor")
+    cand, col, row = _scanline_candidates(u, v, height, width)
     px, py = col.to(dtype) + 0.5, row.to(dtype) + 0.5
     weights, area = _edge_weights(u[cand], v[cand], px, py)
     if settings.cull_backfaces:
@@ -115,6 +102,50 @@ def rasterize(screen_verts: torch.Tensor, faces: torch.Tensor, settings: RasterS
     bary_out = torch.zeros((height * width, 3), dtype=dtype, device=device)
     bary_out[pixel[chosen]] = bary[chosen]
     return Fragments(face_index.view(height, width), bary_out.view(height, width, 3), zbuf.view(height, width))
+
+
+def _scanline_candidates(
+    u: torch.Tensor, v: torch.Tensor, height: int, width: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(face, col, row) of the pixels whose centres may lie in each triangle, from per-row spans.
+
+    Enumerating a triangle's whole bounding box costs its square for long slivers (real ModelNet
+    meshes are full of them); intersecting each pixel row's centre line with the triangle's edges
+    bounds the candidates by the covered area plus one pixel per row. The caller still applies the
+    exact edge-function test, so the spans are widened slightly to be a safe superset.
+    """
+    row_lo = torch.ceil(v.amin(1) - 0.5).clamp(0, height).long()
+    row_hi = torch.floor(v.amax(1) - 0.5).clamp(-1, height - 1).long()
+    n_rows = (row_hi - row_lo + 1).clamp(min=0)
+    face, row = _expand(row_lo, n_rows)
+    y = row.to(u.dtype) + 0.5
+    fu, fv = u[face], v[face]  # (N, 3)
+    x_min = torch.full_like(y, float("inf"))
+    x_max = torch.full_like(y, float("-inf"))
+    for a, b in ((0, 1), (1, 2), (2, 0)):
+        ya, yb, xa, xb = fv[:, a], fv[:, b], fu[:, a], fu[:, b]
+        crosses = ((y - ya) * (y - yb) <= 0) & (ya != yb)
+        t = ((y - ya) / torch.where(ya != yb, yb - ya, torch.ones_like(ya))).clamp(0, 1)
+        x = xa + t * (xb - xa)
+        x_min = torch.where(crosses, torch.minimum(x_min, x), x_min)
+        x_max = torch.where(crosses, torch.maximum(x_max, x), x_max)
+    margin = 1e-3
+    col_lo = torch.ceil(x_min - 0.5 - margin).clamp(0, width)
+    col_hi = torch.floor(x_max - 0.5 + margin).clamp(-1, width - 1)
+    valid = torch.isfinite(x_min)
+    col_lo = torch.where(valid, col_lo, torch.zeros_like(col_lo)).long()
+    n_cols = torch.where(valid, col_hi - col_lo + 1, torch.zeros_like(col_hi)).clamp(min=0).long()
+    span, col = _expand(col_lo, n_cols)
+    return face[span], col, row[span]
+
+
+def _expand(start: torch.Tensor, count: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For item i, the integers start[i] .. start[i] + count[i] - 1, flattened: (item index, value)."""
+    item = torch.repeat_interleave(torch.arange(len(count), device=count.device), count)
+    offset = torch.arange(int(count.sum()), device=count.device) - torch.repeat_interleave(
+        torch.cumsum(count, 0) - count, count
+    )
+    return item, start[item] + offset
 
 
 def barycentric_weights(

@@ -1,0 +1,137 @@
+"""`gan3d data prepare`: bring ModelNet (+ MVCNN views) or ShapeNet R2N2 into gan3d's layout."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+
+from gan3d.cli.batch import default_jobs, report, run_batch
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "prepare",
+        help="voxelize ModelNet (and render or import views), or import ShapeNet R2N2, into DIR",
+        description="Write DIR/<class>/<split>/<stem>_<res>.binvox and views <stem>_001.png... (the layout "
+        "of `gan3d data synth`). With --modelnet, meshes are voxelized; views come from --views (MVCNN-style "
+        "folders, any naming) or are rendered when absent. With --shapenet (an R2N2 root holding "
+        "ShapeNetVox32/ and ShapeNetRendering/), grids and renderings are copied. Resumable.",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--modelnet", type=Path, help="ModelNet root: <class>/{train,test}/<class>_NNNN.off")
+    source.add_argument("--shapenet", type=Path, help="3D-R2N2 root: ShapeNetVox32/ + ShapeNetRendering/")
+    parser.add_argument("--views", type=Path, help="MVCNN-style view root for --modelnet (else views are rendered)")
+    parser.add_argument("--render-views", type=int, default=12, help="views to render when none given; 0: none")
+    parser.add_argument("--res", default="32", help="comma-separated grid resolutions for --modelnet (default 32)")
+    parser.add_argument("--classes", help="comma-separated classes to keep (default all)")
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--jobs", type=int, default=default_jobs(), help="worker processes (default: all cores)")
+    parser.set_defaults(run=run)
+
+
+def prepare_modelnet_object(
+    record: object, out: Path, resolutions: tuple[int, ...], views: list[Path], settings: object
+) -> bool:
+    """Voxelize one ModelNet mesh and copy or render its views; False when all outputs existed."""
+    from gan3d.data.binvox import write_binvox
+    from gan3d.data.mesh_io import load_mesh
+    from gan3d.data.render_views import render_views, save_views
+    from gan3d.data.voxelize import voxelize
+
+    folder = out / record.class_name / record.split  # type: ignore[attr-defined]
+    stem = record.stem  # type: ignore[attr-defined]
+    grids = {res: folder / f"{stem}_{res}.binvox" for res in resolutions}
+    n_views = len(views) if views else settings.views  # type: ignore[attr-defined]
+    last_view = folder / f"{stem}_{n_views:03d}.png"
+    todo_grids = [res for res, path in grids.items() if not path.exists()]
+    todo_views = n_views > 0 and not last_view.exists()
+    if not todo_grids and not todo_views:
+        return False
+    mesh = load_mesh(record.mesh)  # type: ignore[attr-defined]
+    for res in todo_grids:
+        write_binvox(voxelize(mesh.verts, mesh.faces, res), grids[res])
+    if todo_views:
+        if views:
+            _copy_views(views, folder, stem)
+        else:
+            save_views(render_views(mesh, settings), mesh, folder, stem, settings)  # type: ignore[arg-type]
+    return True
+
+
+def prepare_r2n2_object(record: object, out: Path) -> bool:
+    """Copy one R2N2 object's 32^3 grid and renderings; False when they existed."""
+    folder = out / record.class_name / record.split  # type: ignore[attr-defined]
+    stem = record.stem  # type: ignore[attr-defined]
+    grid = folder / f"{stem}_32.binvox"
+    views = record.views  # type: ignore[attr-defined]
+    if grid.exists() and (not views or (folder / f"{stem}_{len(views):03d}.png").exists()):
+        return False
+    if 32 in record.grids:  # type: ignore[attr-defined]
+        from gan3d.data.binvox import read_binvox, write_binvox
+
+        write_binvox(read_binvox(record.grids[32]), grid)  # type: ignore[attr-defined]  (validates it)
+    _copy_views(views, folder, stem)
+    return True
+
+
+def _copy_views(views: list[Path], folder: Path, stem: str) -> None:
+    from gan3d.files import atomic_path
+
+    for i, source in enumerate(views, start=1):
+        with atomic_path(folder / f"{stem}_{i:03d}{source.suffix.lower()}") as tmp:
+            shutil.copyfile(source, tmp)
+
+
+def run(args: argparse.Namespace) -> int:
+    from gan3d.data.modelnet import scan_layout
+    from gan3d.data.render_views import ViewSettings
+    from gan3d.data.shapenet import scan_r2n2
+    from gan3d.errors import ConfigError
+    from gan3d.files import write_text_atomic
+
+    classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.shapenet is not None:
+        records = scan_r2n2(args.shapenet, classes)
+        manifest = {"name": "shapenet-r2n2", "source": str(args.shapenet), "resolutions": [32], "up_axis": "y"}
+        write_text_atomic(args.out / "dataset.json", json.dumps(manifest, indent=1))
+        result = run_batch(prepare_r2n2_object, records, jobs=args.jobs, description="import R2N2", out=args.out)
+        return report(result, f"prepare into {args.out}")
+
+    try:
+        resolutions = tuple(int(r) for r in args.res.split(","))
+    except ValueError:
+        raise ConfigError(f"--res must be comma-separated integers, got {args.res!r}") from None
+    records = [r for r in scan_layout(args.modelnet, classes) if r.mesh is not None]
+    if not records:
+        raise ConfigError(f"{args.modelnet}: no meshes found under <class>/{{train,test}}/")
+    view_lookup = {}
+    if args.views is not None:
+        view_lookup = {(r.class_name, r.split, r.stem): r.views for r in scan_layout(args.views, classes) if r.views}
+    settings = ViewSettings(views=args.render_views)
+    manifest = {
+        "name": "modelnet",
+        "source": str(args.modelnet),
+        "views_source": str(args.views) if args.views else "rendered by gan3d",
+        "resolutions": list(resolutions),
+        "up_axis": "z",
+    }
+    write_text_atomic(args.out / "dataset.json", json.dumps(manifest, indent=1))
+    items = [(r, view_lookup.get((r.class_name, r.split, r.stem), [])) for r in records]
+    result = run_batch(
+        _prepare_item,
+        items,
+        jobs=args.jobs,
+        description="prepare ModelNet",
+        out=args.out,
+        resolutions=resolutions,
+        settings=settings,
+    )
+    return report(result, f"prepare into {args.out}")
+
+
+def _prepare_item(item: tuple[object, list[Path]], out: Path, resolutions: tuple[int, ...], settings: object) -> bool:
+    record, views = item
+    return prepare_modelnet_object(record, out, resolutions, views, settings)

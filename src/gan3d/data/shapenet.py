@@ -1,0 +1,90 @@
+"""Find the objects of ShapeNet's 3D-R2N2 release (Choy et al. 2016).
+
+Layout: `ShapeNetVox32/<synset>/<model id>/model.binvox` (32^3, y-up) and
+`ShapeNetRendering/<synset>/<model id>/rendering/00.png ... 23.png` (137x137 RGBA, with
+`rendering_metadata.txt`: azimuth, elevation, in-plane rotation, distance ratio, field of view per view).
+The release has no split in its folders; we assign a deterministic 80/20 split by model id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from gan3d.data.modelnet import ShapeRecord
+from gan3d.errors import DataError
+
+# the 13 ShapeNet categories of 3D-R2N2
+SYNSETS = {
+    "02691156": "airplane",
+    "02828884": "bench",
+    "02933112": "cabinet",
+    "02958343": "car",
+    "03001627": "chair",
+    "03211117": "monitor",
+    "03636649": "lamp",
+    "03691459": "speaker",
+    "04090263": "rifle",
+    "04256520": "sofa",
+    "04379243": "table",
+    "04401088": "telephone",
+    "04530566": "watercraft",
+}
+
+
+def r2n2_split(model_id: str, train_fraction: float = 0.8) -> str:
+    """Deterministic split by a hash of the model id (stable across machines and runs)."""
+    bucket = int(hashlib.sha1(model_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return "train" if bucket < train_fraction else "test"
+
+
+def scan_r2n2(root: str | os.PathLike[str], classes: list[str] | None = None) -> list[ShapeRecord]:
+    """Objects of an R2N2 root holding `ShapeNetVox32/` and/or `ShapeNetRendering/`.
+
+    Records carry the 32^3 grid and the 24 rendered views (ordered 00..23); class names come from
+    the synset ids (unknown synsets keep their id as class name).
+    """
+    root = Path(root)
+    vox_root, render_root = root / "ShapeNetVox32", root / "ShapeNetRendering"
+    if not vox_root.is_dir() and not render_root.is_dir():
+        raise DataError(root, "no ShapeNetVox32/ or ShapeNetRendering/ folder (expected the 3D-R2N2 layout)")
+    records: dict[tuple[str, str], ShapeRecord] = {}
+
+    def record(synset: str, model_id: str) -> ShapeRecord:
+        name = SYNSETS.get(synset, synset)
+        return records.setdefault((name, model_id), ShapeRecord(name, r2n2_split(model_id), model_id))
+
+    if vox_root.is_dir():
+        for path in sorted(vox_root.glob("*/*/model.binvox")):
+            synset, model_id = path.parent.parent.name, path.parent.name
+            record(synset, model_id).grids[32] = path
+    if render_root.is_dir():
+        for folder in sorted(render_root.glob("*/*/rendering")):
+            synset, model_id = folder.parent.parent.name, folder.parent.name
+            views = sorted(folder.glob("[0-9][0-9].png"), key=lambda p: int(p.stem))
+            record(synset, model_id).views = views
+    out = [records[key] for key in sorted(records)]
+    return [r for r in out if classes is None or r.class_name in classes]
+
+
+def read_rendering_metadata(path: str | os.PathLike[str]) -> list[dict[str, float]]:
+    """Per-view camera parameters of `rendering_metadata.txt`: azimuth, elevation, in-plane
+    rotation (degrees), distance ratio and field of view (degrees)."""
+    path = Path(path)
+    try:
+        lines = path.read_text().split("\n")
+    except FileNotFoundError:
+        raise DataError(path, "no such file") from None
+    views = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            azimuth, elevation, in_plane, distance, fov = (float(x) for x in line.split()[:5])
+        except ValueError:
+            raise DataError(path, f"line {number}: expected 5 numbers") from None
+        views.append(
+            {"azimuth": azimuth, "elevation": elevation, "in_plane": in_plane, "distance": distance, "fov": fov}
+        )
+    return views
