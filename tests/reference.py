@@ -69,3 +69,38 @@ def point_triangle_distance(point: np.ndarray, tri: np.ndarray) -> float:
         t = np.clip((point - p0) @ d / max(float(d @ d), 1e-30), 0, 1)
         best = min(best, float(np.linalg.norm(point - (p0 + t * d))))
     return best
+
+
+def chamfer_triple_loop(a: np.ndarray, b: np.ndarray, power: int) -> float:
+    """½ (mean_a min_b |a-b|^p + mean_b min_a |a-b|^p) by explicit loops over point pairs."""
+
+    def one_way(x: np.ndarray, y: np.ndarray) -> float:
+        total = 0.0
+        for p in x:
+            best = np.inf
+            for q in y:
+                best = min(best, float(np.sqrt(((p - q) ** 2).sum())))
+            total += best**power
+        return total / len(x)
+
+    return 0.5 * one_way(a, b) + 0.5 * one_way(b, a)
+
+
+def ssim3d_direct(x: np.ndarray, y: np.ndarray, size: int = 11, sigma: float = 1.5) -> float:
+    """Mean SSIM over every valid 11^3 window, each window weighted by the full 3D Gaussian (no separability)."""
+    coords = np.arange(size) - size // 2
+    g1 = np.exp(-(coords**2) / (2 * sigma**2))
+    g1 /= g1.sum()
+    w = g1[:, None, None] * g1[None, :, None] * g1[None, None, :]
+    c1, c2 = 0.01**2, 0.03**2
+    d, h, wd = (s - size + 1 for s in x.shape)
+    values = []
+    for i in range(d):
+        for j in range(h):
+            for k in range(wd):
+                px, py = x[i : i + size, j : j + size, k : k + size], y[i : i + size, j : j + size, k : k + size]
+                mx, my = (w * px).sum(), (w * py).sum()
+                vx, vy = (w * px * px).sum() - mx**2, (w * py * py).sum() - my**2
+                cov = (w * px * py).sum() - mx * my
+                values.append(((2 * mx * my + c1) * (2 * cov + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2)))
+    return float(np.mean(values))

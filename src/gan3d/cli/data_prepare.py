@@ -6,8 +6,13 @@ import argparse
 import json
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gan3d.cli.batch import default_jobs, report, run_batch
+
+if TYPE_CHECKING:
+    from gan3d.data.modelnet import ShapeRecord
+    from gan3d.data.render_views import ViewSettings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def prepare_modelnet_object(
-    record: object, out: Path, resolutions: tuple[int, ...], views: list[Path], settings: object
+    record: ShapeRecord, out: Path, resolutions: tuple[int, ...], views: list[Path], settings: ViewSettings
 ) -> bool:
     """Voxelize one ModelNet mesh and copy or render its views; False when all outputs existed."""
     from gan3d.data.binvox import write_binvox
@@ -40,38 +45,39 @@ def prepare_modelnet_object(
     from gan3d.data.render_views import render_views, save_views
     from gan3d.data.voxelize import voxelize
 
-    folder = out / record.class_name / record.split  # type: ignore[attr-defined]
-    stem = record.stem  # type: ignore[attr-defined]
+    folder = out / record.class_name / record.split
+    stem = record.stem
     grids = {res: folder / f"{stem}_{res}.binvox" for res in resolutions}
-    n_views = len(views) if views else settings.views  # type: ignore[attr-defined]
+    n_views = len(views) if views else settings.views
     last_view = folder / f"{stem}_{n_views:03d}.png"
     todo_grids = [res for res, path in grids.items() if not path.exists()]
     todo_views = n_views > 0 and not last_view.exists()
     if not todo_grids and not todo_views:
         return False
-    mesh = load_mesh(record.mesh)  # type: ignore[attr-defined]
+    assert record.mesh is not None  # callers pass records with meshes only
+    mesh = load_mesh(record.mesh)
     for res in todo_grids:
         write_binvox(voxelize(mesh.verts, mesh.faces, res), grids[res])
     if todo_views:
         if views:
             _copy_views(views, folder, stem)
         else:
-            save_views(render_views(mesh, settings), mesh, folder, stem, settings)  # type: ignore[arg-type]
+            save_views(render_views(mesh, settings), mesh, folder, stem, settings)
     return True
 
 
-def prepare_r2n2_object(record: object, out: Path) -> bool:
+def prepare_r2n2_object(record: ShapeRecord, out: Path) -> bool:
     """Copy one R2N2 object's 32^3 grid and renderings; False when they existed."""
-    folder = out / record.class_name / record.split  # type: ignore[attr-defined]
-    stem = record.stem  # type: ignore[attr-defined]
+    folder = out / record.class_name / record.split
+    stem = record.stem
     grid = folder / f"{stem}_32.binvox"
-    views = record.views  # type: ignore[attr-defined]
+    views = record.views
     if grid.exists() and (not views or (folder / f"{stem}_{len(views):03d}.png").exists()):
         return False
-    if 32 in record.grids:  # type: ignore[attr-defined]
+    if 32 in record.grids:
         from gan3d.data.binvox import read_binvox, write_binvox
 
-        write_binvox(read_binvox(record.grids[32]), grid)  # type: ignore[attr-defined]  (validates it)
+        write_binvox(read_binvox(record.grids[32]), grid)  # decoding validates the file
     _copy_views(views, folder, stem)
     return True
 
@@ -132,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
     return report(result, f"prepare into {args.out}")
 
 
-def _prepare_item(item: tuple[object, list[Path]], out: Path, resolutions: tuple[int, ...], settings: object) -> bool:
+def _prepare_item(
+    item: tuple[ShapeRecord, list[Path]], out: Path, resolutions: tuple[int, ...], settings: ViewSettings
+) -> bool:
     record, views = item
     return prepare_modelnet_object(record, out, resolutions, views, settings)

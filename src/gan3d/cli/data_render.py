@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gan3d.cli.batch import default_jobs, report, run_batch
+
+if TYPE_CHECKING:  # imported lazily at run time: torch is heavy and `gan3d --help` should be quick
+    from gan3d.data.render_views import ViewSettings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,16 +31,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def render_file(mesh_path: Path, out_dir: Path, settings: object, force: bool) -> bool:
+def render_file(mesh_path: Path, out_dir: Path, settings: ViewSettings, force: bool) -> bool:
     """Render one mesh; False when its last view already existed."""
     from gan3d.data.mesh_io import load_mesh
     from gan3d.data.render_views import render_views, save_views, view_paths
 
     stem = mesh_path.stem
-    if view_paths(out_dir, stem, settings.views)[-1].exists() and not force:  # type: ignore[attr-defined]
+    if view_paths(out_dir, stem, settings.views)[-1].exists() and not force:
         return False
     mesh = load_mesh(mesh_path)
-    save_views(render_views(mesh, settings), mesh, out_dir, stem, settings)  # type: ignore[arg-type]
+    save_views(render_views(mesh, settings), mesh, out_dir, stem, settings)
     return True
 
 

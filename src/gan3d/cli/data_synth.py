@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gan3d.cli.batch import default_jobs, report, run_batch
+
+if TYPE_CHECKING:
+    from gan3d.data.render_views import ViewSettings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def synth_object(item: tuple[str, str, int, int], out: Path, resolutions: tuple[int, ...], settings: object) -> bool:
+def synth_object(
+    item: tuple[str, str, int, int], out: Path, resolutions: tuple[int, ...], settings: ViewSettings
+) -> bool:
     """Generate one object and whatever of its files is missing; False when all existed."""
     from gan3d.data.binvox import write_binvox
     from gan3d.data.mesh_io import save_mesh
@@ -44,7 +50,7 @@ def synth_object(item: tuple[str, str, int, int], out: Path, resolutions: tuple[
     stem = f"{class_name}_{number:04d}"
     mesh_path = folder / f"{stem}.off"
     grid_paths = {res: folder / f"{stem}_{res}.binvox" for res in resolutions}
-    views = settings.views  # type: ignore[attr-defined]
+    views = settings.views
     missing_views = views > 0 and not view_paths(folder, stem, views)[-1].exists()
     missing_grids = [res for res, path in grid_paths.items() if not path.exists()]
     if mesh_path.exists() and not missing_grids and not missing_views:
@@ -53,7 +59,7 @@ def synth_object(item: tuple[str, str, int, int], out: Path, resolutions: tuple[
     for res in missing_grids:
         write_binvox(voxelize(mesh.verts, mesh.faces, res), grid_paths[res])
     if missing_views:
-        save_views(render_views(mesh, settings), mesh, folder, stem, settings)  # type: ignore[arg-type]
+        save_views(render_views(mesh, settings), mesh, folder, stem, settings)
     save_mesh(mesh, mesh_path)  # last: its presence means the object is complete
     return True
 

@@ -25,11 +25,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="conservative",
         help="keep every voxel the surface passes through (default), or centres inside only",
     )
+    parser.add_argument(
+        "--carve",
+        action="store_true",
+        help="binvox-style carving: keep single-sheet open shapes open (digs tunnels behind holes)",
+    )
     parser.add_argument("--force", action="store_true", help="redo files that already exist")
     parser.set_defaults(run=run)
 
 
-def voxelize_file(mesh_path: Path, out_dir: Path, res: int, surface: str, force: bool) -> bool:
+def voxelize_file(mesh_path: Path, out_dir: Path, res: int, surface: str, carve: bool, force: bool) -> bool:
     """Voxelize one mesh into `out_dir/<stem>.binvox`; False when it already existed."""
     from gan3d.data.binvox import write_binvox
     from gan3d.data.mesh_io import load_mesh
@@ -39,7 +44,7 @@ def voxelize_file(mesh_path: Path, out_dir: Path, res: int, surface: str, force:
     if target.exists() and not force:
         return False
     mesh = load_mesh(mesh_path)
-    write_binvox(voxelize(mesh.verts, mesh.faces, res, surface=surface == "conservative"), target)
+    write_binvox(voxelize(mesh.verts, mesh.faces, res, surface=surface == "conservative", carve=carve), target)
     return True
 
 
@@ -56,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         out_dir=args.out,
         res=args.res,
         surface=args.surface,
+        carve=args.carve,
         force=args.force,
     )
     return report(result, f"voxelize into {args.out}")

@@ -17,8 +17,9 @@ Method (binvox-like, documented because results depend on it):
 
 The result is `surface | enclosed | vote` (minus carved voxels with `carve=True`). On watertight
 meshes the interior agrees with a point-in-mesh test at every voxel centre; the surface layer adds
-the voxels the boundary touches. Voxels are half-open, [i, i+1): a face exactly on a voxel boundary
-marks the voxel above it.
+the voxels the boundary passes through; a face lying exactly on a voxel boundary marks only the voxel
+behind it (the inside one, for outward-facing normals), so marching-cubes meshes of a grid voxelize
+back to the same grid.
 
 Written by hand because no maintained library offers a fast *solid and conservative* voxelizer:
 trimesh's `voxelized(pitch).fill()` samples the surface at vertices of a subdivided mesh (not
@@ -41,10 +42,11 @@ Fill = Literal["solid", "surface"]
 # Offsets of the parity rays from exact voxel centres, in voxels: tiny and irrational, so that rays
 # never hit a mesh edge or vertex exactly (axis-aligned primitives put many on half-integers).
 _RAY_JITTER = (1.0e-4 * np.sqrt(2.0), 1.0e-4 * np.sqrt(3.0))
-# Voxels are half-open, [i, i+1): the surface test uses the closed box [i - 1e-9, i + 1 - 1e-7], so a
-# face lying exactly on a voxel boundary marks exactly one voxel (the upper one), robustly in floats.
-_HALF = (1.0 - 1e-7 + 1e-9) / 2.0
-_CENTRE = (1.0 - 1e-7 - 1e-9) / 2.0  # box centre minus i
+# Faces are pushed this far (in voxels) against their normal before the surface test, so that a face
+# lying exactly on a voxel boundary marks only the voxel behind it: the inside one for meshes wound
+# counter-clockwise seen from outside (trimesh primitives, marching-cubes output). A closed surface
+# stays closed when pushed, so the shell still seals; with inconsistent winding the side is arbitrary.
+_INWARD_PUSH = 1e-6
 # Larger triangles are bisected first, so that a sliver's bounding box does not cost its square.
 _MAX_TRIANGLE_EXTENT = 8.0
 
@@ -56,6 +58,7 @@ def voxelize(
     fill: Fill = "solid",
     surface: bool = True,
     carve: bool = False,
+    placement: tuple[np.ndarray, float] | None = None,
 ) -> VoxelGrid:
     """Voxelize a triangle mesh into a `res`^3 occupancy grid, binvox conventions.
 
@@ -72,6 +75,9 @@ def voxelize(
         carve: also clear voxels seen from outside the grid along an axis (binvox's carving). Keeps
             single-sheet open shapes (a bowl made of one surface) open, but digs tunnels through
             closed objects behind holes; off by default, since holes are the commoner defect.
+        placement: voxelize into this grid instead, given as binvox (translate, scale) — e.g. the
+            placement of another grid, to compare two shapes voxel by voxel. Geometry outside it is
+            flattened onto the border voxels.
 
     Returns:
         A `VoxelGrid` with bool occupancy of shape (res, res, res), index order (x, y, z).
@@ -79,14 +85,20 @@ def voxelize(
     if res < 2:
         raise DataError("<voxelize>", f"res must be at least 2, got {res}")
     mesh = validate_mesh(Mesh(np.asarray(verts), np.asarray(faces)), "<voxelize input>")
-    lo, hi = mesh.bounds
-    scale = float((hi - lo).max())
-    if scale <= 0:
-        raise DataError("<voxelize input>", "mesh has zero extent")
-    translate = (lo + hi) / 2.0 - scale / 2.0
-    verts = (mesh.verts - translate) * (res / scale)  # voxel units, [0, res]
-    # voxels are half-open [i, i+1): pull the faces lying on the far grid boundary into the last voxel
-    tris = np.minimum(verts, res - 1e-6)[mesh.faces]  # (F, 3, 3); 1e-6 > the 2e-7 box shrink below
+    if placement is None:
+        lo, hi = mesh.bounds
+        scale = float((hi - lo).max())
+        translate = (lo + hi) / 2.0 - scale / 2.0
+    else:
+        translate, scale = np.asarray(placement[0], dtype=np.float64).reshape(3), float(placement[1])
+    if not scale > 0:
+        raise DataError("<voxelize input>", "mesh has zero extent" if placement is None else "placement scale <= 0")
+    tris = ((mesh.verts - translate) * (res / scale))[mesh.faces]  # (F, 3, 3) in voxel units, [0, res]
+    normal = np.cross(tris[:, 1] - tris[:, 0], tris[:, 2] - tris[:, 0])
+    length = np.linalg.norm(normal, axis=1, keepdims=True)
+    tris = tris - (_INWARD_PUSH * normal / np.where(length > 0, length, 1.0))[:, None, :]
+    # keep faces on the far grid boundary (and any pushed outside it) in the last voxel
+    tris = np.clip(tris, 0.0, res - 1e-5)
 
     shell = surface_voxels(tris, res)
     if fill == "surface":
@@ -138,11 +150,10 @@ def _surface_along_axis(
     nd = np.where(flat, 1.0, nd)
     depth_centre = v0[:, axis] - (nu * (cu + 0.5 - v0[:, u_axis]) + nw * (cw + 0.5 - v0[:, w_axis])) / nd
     slack = np.where(flat, 2.0 * res, 0.5 * (np.abs(nu) + np.abs(nw)) / np.abs(nd))
-    # voxels are half-open [k, k+1): a face lying exactly on a voxel boundary belongs to the upper voxel
     k_lo = np.maximum(np.floor(depth_centre - slack), lo[face, axis]).astype(np.int64)
     k_hi = np.minimum(np.floor(depth_centre + slack), hi[face, axis]).astype(np.int64)
     centre = np.zeros((len(face), 3))
-    centre[:, u_axis], centre[:, w_axis] = cu + _CENTRE, cw + _CENTRE
+    centre[:, u_axis], centre[:, w_axis] = cu + 0.5, cw + 0.5
     keep = _edge_axes_overlap(tris[face], edges[face], centre, skip_axis=None, only_axis=axis)
     face, k_lo, k_hi, centre = face[keep], k_lo[keep], k_hi[keep], centre[keep]
     # the plane spans at most 2 voxels of depth per column (slope <= 1 per axis); segments their bbox
@@ -150,16 +161,16 @@ def _surface_along_axis(
         k = k_lo + dk
         valid = k <= k_hi
         c = centre[valid].copy()
-        c[:, axis] = k[valid] + _CENTRE
+        c[:, axis] = k[valid] + 0.5
         hit = _edge_axes_overlap(tris[face[valid]], edges[face[valid]], c, skip_axis=axis, only_axis=None)
-        idx = np.floor(c[hit]).astype(np.int64)  # centres are at index + _CENTRE
+        idx = np.floor(c[hit]).astype(np.int64)
         out[idx[:, 0], idx[:, 1], idx[:, 2]] = True
 
 
 def _edge_axes_overlap(
     tris: np.ndarray, edges: np.ndarray, centres: np.ndarray, skip_axis: int | None, only_axis: int | None
 ) -> np.ndarray:
-    """SAT on the axes `edge x unit_a` for the voxel boxes at `centres` (N, 3), half-size `_HALF`.
+    """SAT on the axes `edge x unit_a` for the unit voxel boxes at `centres` (N, 3); touching counts.
 
     `only_axis=a` tests the three axes `e_k x unit_a` (those depend only on the two other indices, so
     they can prune whole columns); `skip_axis=a` tests the other six.
@@ -176,7 +187,7 @@ def _edge_axes_overlap(
             pa = ec * v[:, k, b] - eb * v[:, k, c]
             k2 = (k + 2) % 3
             pb = ec * v[:, k2, b] - eb * v[:, k2, c]
-            r = _HALF * (np.abs(eb) + np.abs(ec))
+            r = 0.5 * (np.abs(eb) + np.abs(ec))
             overlap &= (np.minimum(pa, pb) <= r) & (np.maximum(pa, pb) >= -r)
     return overlap
 

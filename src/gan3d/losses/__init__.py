@@ -1,0 +1,1 @@
+"""Training losses (differentiable; the metrics module holds the evaluation versions)."""

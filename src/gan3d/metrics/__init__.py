@@ -1,0 +1,1 @@
+"""Evaluation metrics, one documented convention each (metrics, never losses)."""
