@@ -63,7 +63,7 @@ def voxels_to_mesh(
 
 
 def grid_to_mesh(grid: VoxelGrid, threshold: float = 0.5, smooth: int = 0) -> Mesh:
-    """`voxels_to_mesh` of a `VoxelGrid`, placed by its binvox header."""
+    """`voxels_to_mesh` of a `VoxelGrid` (its occupancy may also hold probabilities), placed by its header."""
     return voxels_to_mesh(grid.occupancy, threshold, grid.translate, grid.scale, smooth)
 
 
