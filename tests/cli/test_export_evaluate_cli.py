@@ -101,3 +101,38 @@ def test_evaluate_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert "a.binvox" in err and err.count("\n") == 1
     assert main(["evaluate", str(tmp_path / "p"), str(tmp_path / "missing")]) == 2
     assert main(["evaluate", str(tmp_path / "t"), str(tmp_path / "t"), "--metrics", "iou,psnr"]) == 2
+
+
+def test_view_shaded_sheet_reconstruction_and_html(tmp_path: Path, grid_file: Path) -> None:
+    from PIL import Image
+
+    shape = make_shape("chair", 4)
+    mesh_file = tmp_path / "chair.off"
+    save_mesh(shape, mesh_file)
+    sheet = tmp_path / "sheet.png"
+    assert main(["view", str(grid_file), str(mesh_file), "--style", "shaded", "-o", str(sheet)]) == 0
+    image = np.asarray(Image.open(sheet).convert("L"))
+    left, right = image[:, : image.shape[1] // 2], image[:, image.shape[1] // 2 :]
+    assert (left < 230).mean() > 0.01 and (right < 230).mean() > 0.01  # both panels drawn
+    from gan3d.data.render_views import ViewSettings, render_views, save_views
+
+    views = save_views(
+        render_views(shape, ViewSettings(views=2, size=64)),
+        shape,
+        tmp_path / "v",
+        "chair",
+        ViewSettings(views=2, size=64),
+    )
+    fig = tmp_path / "recon.png"
+    args = ["view", str(grid_file), "--inputs", *map(str, views), "--target", str(mesh_file), "-o", str(fig)]
+    assert main(args) == 0
+    wide = np.asarray(Image.open(fig))
+    assert wide.shape[1] > 3 * wide.shape[0]  # four panels in one row
+    page = tmp_path / "v.html"
+    assert main(["view", str(grid_file), str(mesh_file), "--html", str(page)]) == 0
+    assert page.stat().st_size > 1_000_000
+
+
+def test_view_needs_an_output(tmp_path: Path, grid_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["view", str(grid_file)]) == 2
+    assert "give -o" in capsys.readouterr().err

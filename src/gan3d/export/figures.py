@@ -1,4 +1,4 @@
-"""Figures: voxel grids and meshes as the paper's matplotlib point clouds (§2.6)."""
+"""Figures: the paper's matplotlib point clouds (§2.6), shaded renders, sample sheets, reconstructions."""
 
 from __future__ import annotations
 
@@ -60,3 +60,72 @@ def plot_point_clouds(
         fig.savefig(tmp, format="png")
     plt.close(fig)
     return target
+
+
+def shaded_image(
+    verts: np.ndarray,
+    faces: np.ndarray,
+    size: int = 256,
+    elevation: float = 25.0,
+    azimuth: float = -60.0,
+    up_axis: str = "z",
+) -> np.ndarray:
+    """Grey Lambertian render (our rasterizer) of a mesh normalised to the unit sphere, uint8 (H, W)."""
+    from gan3d.data.mesh_io import Mesh
+    from gan3d.data.render_views import normalization
+    from gan3d.render.camera import orbit_camera
+    from gan3d.render.renderer import render_mesh
+
+    center, radius = normalization(Mesh(verts, faces))
+    camera = orbit_camera(elevation, azimuth, 2.2, size, 60.0, up_axis)  # type: ignore[arg-type]
+    rendering = render_mesh((verts - center) / radius, faces, camera)
+    return np.round(rendering.image.numpy() * 255).astype(np.uint8)
+
+
+def plot_image_sheet(
+    images: Sequence[np.ndarray],
+    path: str | os.PathLike[str],
+    titles: Sequence[str] | None = None,
+    columns: int = 4,
+    dpi: int = 100,
+) -> Path:
+    """Save many images (grey (H, W) or RGB (H, W, 3), uint8 or [0, 1]) as one captioned grid PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(images)
+    cols = min(columns, n)
+    rows = (n + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.8 * rows), dpi=dpi, squeeze=False)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for i, image in enumerate(images):
+        ax = axes.flat[i]
+        ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255 if image.dtype == np.uint8 else 1)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=9)
+    fig.tight_layout()
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return target
+
+
+def plot_reconstruction(
+    inputs: Sequence[np.ndarray],
+    prediction: np.ndarray,
+    target: np.ndarray | None,
+    path: str | os.PathLike[str],
+    dpi: int = 100,
+) -> Path:
+    """The reconstruction figure: input views | prediction | ground truth, one row."""
+    images = [*inputs, prediction] + ([target] if target is not None else [])
+    titles = (
+        [f"input {i + 1}" for i in range(len(inputs))]
+        + ["prediction"]
+        + (["ground truth"] if target is not None else [])
+    )
+    return plot_image_sheet(images, path, titles, columns=len(images), dpi=dpi)

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gan3d.data.synthetic import make_shape
+from gan3d.export.html import write_mesh_viewer
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_page_is_self_contained(tmp_path: Path) -> None:
+    page = write_mesh_viewer([make_shape("chair", 0), make_shape("lamp", 1)], tmp_path / "v.html", ["chair", "lamp"])
+    html = page.read_text()
+    assert "Mesh3d" in html or "mesh3d" in html
+    assert '<script src="http' not in html and "cdn.plot.ly" not in html.split("</script>")[-1]
+    assert len(html) > 1_000_000  # plotly.js is inlined
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")
+def test_renders_in_headless_chromium(tmp_path: Path) -> None:
+    from PIL import Image
+
+    page = write_mesh_viewer([make_shape("chair", 0)], tmp_path / "v.html", ["chair"])
+    shot = tmp_path / "shot.png"
+    command = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--use-gl=angle",
+        "--use-angle=swiftshader",
+        "--enable-unsafe-swiftshader",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=600,500",
+        "--virtual-time-budget=10000",
+        f"--screenshot={shot}",
+        page.as_uri(),
+    ]
+    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    image = np.asarray(Image.open(shot).convert("L")).astype(int)
+    scene = image[60:440, 50:550]  # the WebGL canvas, below the title and toolbar
+    assert (scene < 200).mean() > 0.02, "the 3D scene is blank"
+    assert len(np.unique(scene)) > 10, "no shading: the mesh was not drawn"
