@@ -92,3 +92,19 @@ def test_empty_and_bad_grids(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="unsupported"):
         export_mesh(voxels_to_mesh(np.ones((3, 3, 3))), tmp_path / "m.xyz")
     assert not (tmp_path / "m.xyz").exists()
+
+
+def test_save_probabilities(tmp_path: Path) -> None:
+    import torch
+
+    from gan3d.data.binvox import read_binvox
+    from gan3d.export.grids import save_probabilities
+
+    probs = torch.rand(1, 8, 8, 8)
+    save_probabilities(probs, tmp_path / "p.npy")
+    np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), probs[0].numpy())
+    save_probabilities(probs, tmp_path / "p.binvox", threshold=0.7)
+    np.testing.assert_array_equal(read_binvox(tmp_path / "p.binvox").occupancy, probs[0].numpy() > 0.7)
+    with pytest.raises(DataError, match="cube"):
+        save_probabilities(torch.rand(8, 8), tmp_path / "bad.npy")
+    assert not (tmp_path / "bad.npy").exists()
