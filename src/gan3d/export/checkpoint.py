@@ -1,0 +1,75 @@
+"""Inference checkpoints: `config.json` (builder name + kwargs) + `model.safetensors` (the weights).
+
+Loading never unpickles: weights come from safetensors, and Lightning training checkpoints are read
+with `torch.load(weights_only=True)` — the only place in gan3d that calls `torch.load`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from gan3d.errors import CheckpointError
+from gan3d.files import atomic_path, write_text_atomic
+
+CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
+
+
+def save_pretrained(model: nn.Module, directory: str | os.PathLike[str], builder: str, **extra: Any) -> Path:
+    """Write `directory/config.json` and `directory/model.safetensors` for a registered model.
+
+    Args:
+        model: a module with a `config` dict of its builder's keyword arguments.
+        directory: output folder (created).
+        builder: the registered builder name that rebuilds `model` from `config`.
+        extra: more JSON-able metadata kept in config.json (class names, training settings...).
+    """
+    from safetensors.torch import save_file
+
+    directory = Path(directory)
+    config = {"builder": builder, "kwargs": dict(model.config), **extra}  # type: ignore[attr-defined]
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    with atomic_path(directory / WEIGHTS_NAME) as tmp:
+        save_file(state, str(tmp))
+    write_text_atomic(directory / CONFIG_NAME, json.dumps(config, indent=1))
+    return directory
+
+
+def load_pretrained(
+    directory: str | os.PathLike[str], map_location: str | torch.device = "cpu"
+) -> tuple[nn.Module, dict]:
+    """Rebuild a model saved by `save_pretrained`; returns (model in eval mode, config dict)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from gan3d.registry import get_model
+
+    directory = Path(directory)
+    try:
+        config = json.loads((directory / CONFIG_NAME).read_text())
+        model = get_model(config["builder"], **config["kwargs"])
+        state = load_file(str(directory / WEIGHTS_NAME), device=str(map_location))
+    except FileNotFoundError as err:
+        raise CheckpointError(f"{directory}: missing {Path(err.filename).name}") from None
+    except (json.JSONDecodeError, KeyError, TypeError, SafetensorError) as err:
+        raise CheckpointError(f"{directory}: unreadable checkpoint ({type(err).__name__}: {err})") from None
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise CheckpointError(f"{directory}: weights do not match {config['builder']}: {str(err)[:200]}") from None
+    return model.eval(), config
+
+
+def load_training_checkpoint(path: str | os.PathLike[str]) -> dict:
+    """A Lightning `.ckpt` as plain tensors and containers (never arbitrary pickled objects)."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)  # noqa: TID251
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: no such file") from None
+    except Exception as err:  # weights_only refuses anything but tensors and containers
+        raise CheckpointError(f"{path}: not a loadable checkpoint ({type(err).__name__}: {str(err)[:200]})") from None

@@ -1,0 +1,37 @@
+"""A registry of model builders, one per paper variant (the timm / torchvision pattern)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from torch import nn
+
+from gan3d.errors import ConfigError
+
+Builder = TypeVar("Builder", bound=Callable[..., nn.Module])
+_BUILDERS: dict[str, Callable[..., nn.Module]] = {}
+
+
+def register_model(builder: Builder) -> Builder:
+    """Register a builder under its function name; `get_model(name, **overrides)` calls it."""
+    if builder.__name__ in _BUILDERS:
+        raise ConfigError(f"model {builder.__name__!r} registered twice")
+    _BUILDERS[builder.__name__] = builder
+    return builder
+
+
+def get_model(name: str, **overrides: Any) -> nn.Module:
+    """Build the registered variant `name`, with keyword overrides of its defaults."""
+    import gan3d.models  # noqa: F401  (registers the builders)
+
+    if name not in _BUILDERS:
+        raise ConfigError(f"unknown model {name!r}; registered: {', '.join(sorted(_BUILDERS))}")
+    return _BUILDERS[name](**overrides)
+
+
+def list_models() -> list[str]:
+    """Names of all registered variants, sorted."""
+    import gan3d.models  # noqa: F401
+
+    return sorted(_BUILDERS)
