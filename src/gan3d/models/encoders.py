@@ -68,15 +68,24 @@ class ImageEncoder(nn.Module):
             raise ConfigError(f"images must have shape (N, {self.channels}, H, W), got {tuple(images.shape)}")
         if images.shape[-1] != images.shape[-2]:
             raise ConfigError(f"images must be square, got {images.shape[-2]}x{images.shape[-1]}")
-        features = self.net(images)
-        if self.variant == "paper" and features.shape[-1] != 1:
+        if self.variant == "paper" and _paper_output_side(images.shape[-1]) != 1:
             raise ConfigError(
                 f"image size {images.shape[-1]} not accepted by the paper encoder: use 223..254 (e.g. 224)"
             )
         if self.variant == "simple" and images.shape[-1] != self.image_size:
             raise ConfigError(f"this encoder was built for {self.image_size}px images, got {images.shape[-1]}px")
+        features = self.net(images)
         out = self.head(features).view(len(images), 2 * self.latent_dim)
         return out[:, : self.latent_dim], out[:, self.latent_dim :]
+
+
+def _paper_output_side(size: int) -> int:
+    """Spatial side after the paper encoder's layers (kernel, stride, padding as built above)."""
+    for k, st, p in ((11, 4, 6), (5, 2, 2), (5, 2, 2), (5, 2, 2), (8, 1, 0)):
+        size = (size + 2 * p - k) // st + 1
+        if size < 1:
+            return 0
+    return size
 
 
 def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
