@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gan3d.cli.batch import default_jobs, report, run_batch
+from gan3d.batch import default_jobs, report, run_batch
 
 if TYPE_CHECKING:
     from gan3d.data.modelnet import ShapeRecord

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from gan3d.cli.batch import default_jobs, report, run_batch
+from gan3d.batch import default_jobs, report, run_batch
 
 if TYPE_CHECKING:  # imported lazily at run time: torch is heavy and `gan3d --help` should be quick
     from gan3d.data.render_views import ViewSettings

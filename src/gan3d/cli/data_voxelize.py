@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from gan3d.cli.batch import default_jobs, report, run_batch
+from gan3d.batch import default_jobs, report, run_batch
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

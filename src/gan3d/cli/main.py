@@ -7,10 +7,10 @@ import sys
 from collections.abc import Sequence
 
 from gan3d import __version__
-from gan3d.cli import data, evaluate, export, view
+from gan3d.cli import data, evaluate, export, train, view
 from gan3d.errors import Gan3dError
 
-SUBCOMMANDS = (data, evaluate, export, view)
+SUBCOMMANDS = (data, evaluate, export, train, view)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,8 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (0 ok, 1 partial failure, 2 bad input)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    if argv[:1] == ["train"] and not {"-h", "--help"} & set(argv[1:2]):
+        # Lightning's CLI parses everything after `train` (argparse's REMAINDER cannot take leading options)
+        args = argparse.Namespace(run=lambda _: train.train(argv[1:]))
+    else:
+        args = parser.parse_args(argv)
     try:
         return int(args.run(args))
     except Gan3dError as err:

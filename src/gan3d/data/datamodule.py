@@ -16,11 +16,14 @@ class ShapeDataModule(L.LightningDataModule):
     """Train split for training, test split for validation (the paper's 80/20 ModelNet use).
 
     Args mirror `ShapeDataset`; `augment=True` applies §2.6.6 augmentation to the training split only.
+    With `synthesize=True` (the default) a `root` that lacks the data is filled with the built-in
+    dataset first (`classes`, default chair; `synth_per_class` objects each), so every config runs
+    out of the box; point `root` at a prepared ModelNet / R2N2 folder to train on real data.
     """
 
     def __init__(
         self,
-        root: str | os.PathLike[str],
+        root: str | os.PathLike[str] = "data/synth",
         resolution: int = 32,
         batch_size: int = 20,  # §2.6.4: batch 20 at 32^3 (10 at 64^3, §2.6.7)
         classes: list[str] | None = None,
@@ -30,6 +33,9 @@ class ShapeDataModule(L.LightningDataModule):
         channels: int = 3,
         augment: bool = False,
         num_workers: int = 0,
+        synthesize: bool = True,
+        synth_per_class: int = 100,
+        seed: int = 0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -50,6 +56,33 @@ class ShapeDataModule(L.LightningDataModule):
             hp.channels,
             AugmentSettings() if augment else None,
         )
+
+    def prepare_data(self) -> None:
+        """Generate the built-in data when asked to and `root` does not hold it yet (resumable)."""
+        hp = self.hparams
+        if not hp.synthesize:
+            return
+        from gan3d.data.synth_dataset import build_synthetic_dataset
+        from gan3d.errors import DataError
+
+        try:
+            self._dataset("train", False)
+            self._dataset("test", False)
+            return
+        except DataError:
+            pass
+        size = hp.image_size or 224
+        result = build_synthetic_dataset(
+            self.root,
+            hp.classes or ["chair"],
+            hp.synth_per_class,
+            (hp.resolution,),
+            max(hp.views, 12) if hp.views else 0,
+            size,
+            seed=hp.seed,
+        )
+        if result.failures:
+            raise DataError(self.root, f"building the synthetic dataset failed: {result.failures[0][1]}")
 
     def setup(self, stage: str | None = None) -> None:
         if self.train_set is None:

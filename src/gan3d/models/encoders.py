@@ -27,6 +27,7 @@ class ImageEncoder(nn.Module):
         variant: "paper" or "simple".
         image_size: the square input size the network is built for (needed by the simple variant's
             linear layer).
+        base_channels: width of the first layer (64; the layers double it up to 8x).
     """
 
     def __init__(
@@ -35,11 +36,18 @@ class ImageEncoder(nn.Module):
         channels: int = 3,
         variant: Literal["paper", "simple"] = "paper",
         image_size: int = 224,
+        base_channels: int = 64,
     ) -> None:
         super().__init__()
-        self.config = {"latent_dim": latent_dim, "channels": channels, "variant": variant, "image_size": image_size}
+        self.config = {
+            "latent_dim": latent_dim,
+            "channels": channels,
+            "variant": variant,
+            "image_size": image_size,
+            "base_channels": base_channels,
+        }
         self.latent_dim, self.channels, self.variant, self.image_size = latent_dim, channels, variant, image_size
-        widths = (64, 128, 256, 512)
+        widths = tuple(base_channels * m for m in (1, 2, 4, 8))
         layers: list[nn.Module] = []
         in_ch = channels
         if variant == "paper":
@@ -50,7 +58,7 @@ class ImageEncoder(nn.Module):
             layers.append(nn.Conv2d(in_ch, 2 * latent_dim, 8, 1, 0))
             self.head: nn.Module = nn.Flatten()
         elif variant == "simple":
-            for out_ch in (*widths, 512):
+            for out_ch in (*widths, widths[-1]):
                 layers += [nn.Conv2d(in_ch, out_ch, 5, 2, 2, bias=False), nn.BatchNorm2d(out_ch), nn.ReLU(inplace=True)]
                 in_ch = out_ch
             side = image_size

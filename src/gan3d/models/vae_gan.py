@@ -28,6 +28,7 @@ class VaeGan(nn.Module):
         dropout: the §2.6.3 Dropout3d in G and D.
         num_classes: > 0 for the conditional G and D of §2.6.8 (the encoder stays unconditional).
         logits: D returns logits (train with BCE-with-logits).
+        base_channels: network width (64 in the paper); smaller values make quick, small models.
     """
 
     def __init__(
@@ -41,6 +42,7 @@ class VaeGan(nn.Module):
         dropout: bool = False,
         num_classes: int = 0,
         logits: bool = True,
+        base_channels: int = 64,
     ) -> None:
         super().__init__()
         self.config: dict[str, Any] = {
@@ -53,13 +55,14 @@ class VaeGan(nn.Module):
             "dropout": dropout,
             "num_classes": num_classes,
             "logits": logits,
+            "base_channels": base_channels,
         }
         self.latent_dim, self.num_classes = latent_dim, num_classes
-        self.generator = VoxelGenerator(latent_dim, resolution, dropout, num_classes)
-        self.discriminator = VoxelDiscriminator(resolution, dropout, num_classes, logits)
+        self.generator = VoxelGenerator(latent_dim, resolution, dropout, num_classes, base_channels=base_channels)
+        self.discriminator = VoxelDiscriminator(resolution, dropout, num_classes, logits, base_channels)
         self.encoder: nn.Module | None = None
         if encoder is not None:
-            image_encoder = ImageEncoder(latent_dim, channels, encoder, image_size)
+            image_encoder = ImageEncoder(latent_dim, channels, encoder, image_size, base_channels)
             self.encoder = MultiViewEncoder(image_encoder, fusion) if fusion is not None else image_encoder
 
     @property

@@ -8,14 +8,15 @@ from torch import nn
 from gan3d.errors import ConfigError
 from gan3d.models.conditioning import LabelConditioning
 
-# channels per layer (§2.2, following Wu et al.): 64^3 has five layers, 32^3 one fewer
-_CHANNELS = {64: (512, 256, 128, 64), 32: (256, 128, 64)}
+# channels per layer in units of `base_channels` (§2.2, following Wu et al.: 512, 256, 128, 64 at 64^3);
+# 64^3 has five layers, 32^3 one fewer
+_WIDTHS = {64: (8, 4, 2, 1), 32: (4, 2, 1)}
 
 
-def _check_resolution(resolution: int) -> tuple[int, ...]:
-    if resolution not in _CHANNELS:
+def _channels(resolution: int, base_channels: int) -> tuple[int, ...]:
+    if resolution not in _WIDTHS:
         raise ConfigError(f"resolution must be 32 or 64, got {resolution}")
-    return _CHANNELS[resolution]
+    return tuple(w * base_channels for w in _WIDTHS[resolution])
 
 
 class VoxelGenerator(nn.Module):
@@ -31,6 +32,7 @@ class VoxelGenerator(nn.Module):
             the first and 0.1 after when True.
         num_classes: > 0 makes the generator class-conditional (§2.6.8).
         logits: return pre-sigmoid values (for BCE-with-logits) instead of probabilities.
+        base_channels: width of the last hidden layer (64 in the paper; smaller for quick experiments).
     """
 
     def __init__(
@@ -40,15 +42,17 @@ class VoxelGenerator(nn.Module):
         dropout: bool = False,
         num_classes: int = 0,
         logits: bool = False,
+        base_channels: int = 64,
     ) -> None:
         super().__init__()
-        channels = _check_resolution(resolution)
+        channels = _channels(resolution, base_channels)
         self.config = {
             "latent_dim": latent_dim,
             "resolution": resolution,
             "dropout": dropout,
             "num_classes": num_classes,
             "logits": logits,
+            "base_channels": base_channels,
         }
         self.latent_dim, self.resolution, self.logits = latent_dim, resolution, logits
         layers: list[nn.Module] = []
@@ -91,12 +95,26 @@ class VoxelDiscriminator(nn.Module):
             0.4 after (§2.6.3).
         num_classes: > 0 conditions on the class by a pointwise product with the input grid (§2.6.8).
         logits: return logits instead of probabilities.
+        base_channels: width of the first layer (64 in the paper).
     """
 
-    def __init__(self, resolution: int = 64, dropout: bool = False, num_classes: int = 0, logits: bool = False) -> None:
+    def __init__(
+        self,
+        resolution: int = 64,
+        dropout: bool = False,
+        num_classes: int = 0,
+        logits: bool = False,
+        base_channels: int = 64,
+    ) -> None:
         super().__init__()
-        channels = tuple(reversed(_check_resolution(resolution)))
-        self.config = {"resolution": resolution, "dropout": dropout, "num_classes": num_classes, "logits": logits}
+        channels = tuple(reversed(_channels(resolution, base_channels)))
+        self.config = {
+            "resolution": resolution,
+            "dropout": dropout,
+            "num_classes": num_classes,
+            "logits": logits,
+            "base_channels": base_channels,
+        }
         self.resolution, self.logits = resolution, logits
         layers: list[nn.Module] = []
         in_ch = 1

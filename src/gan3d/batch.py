@@ -1,4 +1,4 @@
-"""Run one job per input file in parallel worker processes, with a progress bar and a failure list.
+"""Run one job per input in parallel worker processes, with a progress bar and a failure list.
 
 One bad file must not stop a batch of thousands: each failure is recorded (the `DataError` message,
 or the exception type for anything unexpected) and reported once at the end.

@@ -1,0 +1,1 @@
+"""Lightning modules and callbacks: the only place Lightning lives (besides the DataModule)."""

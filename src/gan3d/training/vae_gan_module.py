@@ -1,0 +1,188 @@
+"""`VaeGanModule`: trains 3D-GAN and 3D-VAE-GAN (single-/multi-view, conditional) with manual optimisation.
+
+One training step (§1.2, §2.3, §2.4):
+
+1. Discriminator: BCE on D(x) vs real labels and D(G(z)) vs fake labels, `d_steps` times. With the
+   adaptive rule (§2.3) it steps only when its accuracy on the batch is below `d_accuracy_threshold`.
+2. Encoder (3D-VAE-GAN): `kl_weight * L_KL + recon_weight * L_recon (+ ssim_weight * L_SSIM)`.
+3. Generator: `adv_weight * L_adv + recon_weight * L_recon (+ ssim_weight * L_SSIM)`; L_adv uses the
+   non-saturating form (maximise log D(G(z)) rather than minimise log(1 - D(G(z))), Goodfellow et al.
+   2014) and, with `recon_in_adversarial`, averages in the reconstructions' term (§2.6.3).
+
+The generated batch G(z) is computed once and reused by the D and G steps (its detached copy for D).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+
+from gan3d.losses.adversarial import bce_with_targets, discriminator_accuracy, gan_targets
+from gan3d.losses.kl import kl_divergence
+from gan3d.losses.reconstruction import reconstruction_loss
+from gan3d.losses.ssim import ssim_loss
+from gan3d.metrics.iou import voxel_iou
+from gan3d.metrics.ssim3d import ssim3d
+from gan3d.models.vae_gan import VaeGan
+from gan3d.registry import get_model
+
+
+class VaeGanModule(L.LightningModule):
+    """Training of a registered `VaeGan` variant.
+
+    Args:
+        model: registered builder name (`gan3d.registry.list_models()`).
+        model_kwargs: overrides of the builder's defaults (e.g. `{"channels": 1, "image_size": 64}`).
+        lr_g, lr_d, lr_e: Adam learning rates (§2.6.3: 0.0025, 1e-5, 1e-4).
+        beta1: Adam beta1 ("momentum" 0.5, §2.6.3).
+        d_steps: discriminator steps per generator step (k, §1.2).
+        d_accuracy_threshold: adaptive rule (§2.3): D steps only when its accuracy is below this;
+            None always steps.
+        kl_weight, recon_weight, adv_weight: loss weights. Original 3D-VAE-GAN: alpha1 = 5 (KL),
+            alpha2 = 1e-4 (recon); the paper's tuned second model (§2.6.3): KL 3, adversarial 1, recon 1.
+        recon_in_adversarial: add the reconstructions' term to the generator's adversarial loss (§2.6.3).
+        soft_labels: real ~ U[0.7, 1.2], fake ~ U[0, 0.3] (§2.6.3).
+        ssim_weight: weight alpha3 of L_SSIM = 1 - SSIM in both L_G and L_E (§2.6.5); 0 disables.
+        class_names: class names in label order (conditional models; kept in checkpoints).
+    """
+
+    def __init__(
+        self,
+        model: str = "vae_gan_simple_32",
+        model_kwargs: dict[str, Any] | None = None,
+        lr_g: float = 0.0025,
+        lr_d: float = 1e-5,
+        lr_e: float = 1e-4,
+        beta1: float = 0.5,
+        d_steps: int = 1,
+        d_accuracy_threshold: float | None = 0.8,
+        kl_weight: float = 3.0,
+        recon_weight: float = 1.0,
+        adv_weight: float = 1.0,
+        recon_in_adversarial: bool = False,
+        soft_labels: bool = False,
+        ssim_weight: float = 0.0,
+        class_names: list[str] | None = None,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.automatic_optimization = False
+        self.model: VaeGan = get_model(model, **(model_kwargs or {}))  # type: ignore[assignment]
+        self.d_skipped = 0  # discriminator steps skipped by the adaptive rule, for tests and logs
+
+    # ---- optimisation -------------------------------------------------------------------------
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        hp = self.hparams
+        betas = (hp.beta1, 0.999)
+        opts = [
+            torch.optim.Adam(self.model.discriminator.parameters(), lr=hp.lr_d, betas=betas),
+            torch.optim.Adam(self.model.generator.parameters(), lr=hp.lr_g, betas=betas),
+        ]
+        if self.model.encoder is not None:
+            opts.append(torch.optim.Adam(self.model.encoder.parameters(), lr=hp.lr_e, betas=betas))
+        return opts
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        hp = self.hparams
+        opts = self.optimizers()
+        opt_d, opt_g = opts[0], opts[1]
+        voxels = batch["voxels"]
+        labels = batch["label"] if self.model.num_classes else None
+        n = len(voxels)
+        z = torch.randn(n, self.model.latent_dim, device=self.device)
+        fake = self.model.generate(z, labels)
+
+        # 1. discriminator
+        for _ in range(hp.d_steps):
+            with self.toggled_optimizer(opt_d):
+                real_logits = self.model.discriminator(voxels, labels)
+                fake_logits = self.model.discriminator(fake.detach(), labels)
+                acc_real, acc_fake = discriminator_accuracy(real_logits, fake_logits)
+                d_loss = bce_with_targets(
+                    real_logits, gan_targets(n, True, hp.soft_labels, self.device)
+                ) + bce_with_targets(fake_logits, gan_targets(n, False, hp.soft_labels, self.device))
+                accuracy = (acc_real + acc_fake) / 2
+                if hp.d_accuracy_threshold is None or accuracy < hp.d_accuracy_threshold:
+                    opt_d.zero_grad()
+                    self.manual_backward(d_loss)
+                    opt_d.step()
+                else:
+                    self.d_skipped += 1
+        self.log_dict(
+            {
+                "train/d_loss": d_loss,
+                "train/d_acc_real": acc_real,
+                "train/d_acc_fake": acc_fake,
+                "train/d_skipped": float(self.d_skipped),
+            },
+            on_step=True,
+            on_epoch=True,
+            batch_size=n,
+        )
+
+        # 2. encoder (3D-VAE-GAN)
+        recon = None
+        if self.model.encoder is not None:
+            opt_e = opts[2]
+            with self.toggled_optimizer(opt_e):
+                z_e, mu, logvar = self.model.encode(batch["images"])
+                recon = self.model.generate(z_e, labels)
+                kl = kl_divergence(mu, logvar)
+                rec = reconstruction_loss(recon, voxels)
+                e_loss = hp.kl_weight * kl + hp.recon_weight * rec
+                if hp.ssim_weight > 0:
+                    e_loss = e_loss + hp.ssim_weight * ssim_loss(recon, voxels)
+                opt_e.zero_grad()
+                self.manual_backward(e_loss, retain_graph=False)
+                opt_e.step()
+            self.log_dict(
+                {"train/kl": kl, "train/recon": rec, "train/e_loss": e_loss}, on_step=True, on_epoch=True, batch_size=n
+            )
+
+        # 3. generator (reusing G(z) from step 1; the reconstruction regenerated from the stepped encoder's z)
+        with self.toggled_optimizer(opt_g):
+            real = gan_targets(n, True, hp.soft_labels, self.device)
+            adv = bce_with_targets(self.model.discriminator(fake, labels), real)
+            g_loss = torch.zeros((), device=self.device)
+            if self.model.encoder is not None:
+                recon = self.model.generate(z_e.detach(), labels)  # E's latents from step 2: no second encoder pass
+                if hp.recon_in_adversarial:
+                    adv = 0.5 * (adv + bce_with_targets(self.model.discriminator(recon, labels), real))
+                g_loss = g_loss + hp.recon_weight * reconstruction_loss(recon, voxels)
+                if hp.ssim_weight > 0:
+                    g_loss = g_loss + hp.ssim_weight * ssim_loss(recon, voxels)
+            g_loss = g_loss + hp.adv_weight * adv
+            opt_g.zero_grad()
+            self.manual_backward(g_loss)
+            opt_g.step()
+        self.log_dict(
+            {"train/g_loss": g_loss, "train/g_adv": adv}, on_step=True, on_epoch=True, prog_bar=True, batch_size=n
+        )
+
+    # ---- evaluation ---------------------------------------------------------------------------
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._shared_eval(batch, "val")
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._shared_eval(batch, "test")
+
+    def _shared_eval(self, batch: dict[str, Any], stage: str) -> None:
+        voxels = batch["voxels"]
+        labels = batch["label"] if self.model.num_classes else None
+        n = len(voxels)
+        real_logits = self.model.discriminator(voxels, labels)
+        self.log(f"{stage}/d_acc_real", (real_logits > 0).float().mean(), batch_size=n)
+        if self.model.encoder is None:
+            return
+        recon = self.model.reconstruct(batch["images"], labels)
+        self.log_dict(
+            {
+                f"{stage}/recon": reconstruction_loss(recon, voxels),
+                f"{stage}/iou": voxel_iou(recon, voxels).mean(),
+                f"{stage}/ssim": ssim3d(recon, voxels).mean(),
+            },
+            prog_bar=True,
+            batch_size=n,
+        )

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gan3d.losses.adversarial import bce_with_targets, discriminator_accuracy, gan_targets
+from gan3d.losses.kl import kl_divergence
+from gan3d.losses.reconstruction import reconstruction_loss
+
+
+def test_soft_labels_stay_in_their_ranges() -> None:
+    real = gan_targets(10_000, True, soft=True, device=torch.device("cpu"))
+    fake = gan_targets(10_000, False, soft=True, device=torch.device("cpu"))
+    assert 0.7 <= real.min() and real.max() <= 1.2 and real.std() > 0.1
+    assert 0.0 <= fake.min() and fake.max() <= 0.3
+    assert torch.equal(gan_targets(3, True, False, torch.device("cpu")), torch.ones(3))
+
+
+def test_bce_matches_torch_on_hard_labels() -> None:
+    logits = torch.randn(50)
+    targets = (torch.rand(50) > 0.5).float()
+    torch.testing.assert_close(bce_with_targets(logits, targets), F.binary_cross_entropy_with_logits(logits, targets))
+
+
+def test_discriminator_accuracy() -> None:
+    acc_real, acc_fake = discriminator_accuracy(torch.tensor([1.0, -1.0, 2.0, 3.0]), torch.tensor([-1.0, 1.0]))
+    assert (acc_real, acc_fake) == (0.75, 0.5)
+
+
+def test_kl_is_zero_at_the_prior_and_averages_views() -> None:
+    assert kl_divergence(torch.zeros(4, 200), torch.zeros(4, 200)).item() == 0.0
+    mu = torch.zeros(2, 3, 10)
+    mu[:, 0] = 1.0  # one of three views off by 1 in every dim: KL 5 for it, 0 for the others
+    assert kl_divergence(mu, torch.zeros_like(mu)).item() == pytest.approx(5.0 / 3)
+
+
+def test_reconstruction_loss_is_the_batch_mean_of_l2_norms() -> None:
+    pred = torch.zeros(2, 1, 2, 2, 2)
+    pred[0] = 0.5
+    assert reconstruction_loss(pred, torch.zeros_like(pred)).item() == pytest.approx((8 * 0.25) ** 0.5 / 2)

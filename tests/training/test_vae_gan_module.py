@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+
+from gan3d.data.datamodule import ShapeDataModule
+from gan3d.training.vae_gan_module import VaeGanModule
+
+SMALL = {"channels": 1, "image_size": 32, "base_channels": 4}
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("synth")
+    ShapeDataModule(
+        root, 32, batch_size=4, classes=["chair"], views=1, image_size=32, synth_per_class=10
+    ).prepare_data()
+    return root
+
+
+def _datamodule(root: Path, **overrides) -> ShapeDataModule:
+    kwargs = {
+        "resolution": 32,
+        "batch_size": 4,
+        "classes": ["chair"],
+        "views": 1,
+        "image_size": 32,
+        "channels": 1,
+        "synth_per_class": 10,
+        **overrides,
+    }
+    return ShapeDataModule(root, **kwargs)
+
+
+def _fit(module: VaeGanModule, dm: ShapeDataModule, tmp_path: Path, **trainer_kwargs) -> L.Trainer:
+    trainer = L.Trainer(
+        default_root_dir=tmp_path,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        **{"max_steps": 1, "limit_val_batches": 0, **trainer_kwargs},
+    )
+    trainer.fit(module, datamodule=dm)
+    return trainer
+
+
+def _params(module: torch.nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in module.parameters()]
+
+
+@pytest.mark.parametrize("threshold,should_step", [(0.0, False), (None, True)])
+def test_adaptive_rule(data_root: Path, tmp_path: Path, threshold: float | None, should_step: bool) -> None:
+    torch.manual_seed(0)
+    module = VaeGanModule("vae_gan_simple_32", SMALL, d_accuracy_threshold=threshold)
+    before = _params(module.model.discriminator)
+    g_before = _params(module.model.generator)
+    _fit(module, _datamodule(data_root), tmp_path)
+    changed = any(not torch.equal(a, b) for a, b in zip(before, _params(module.model.discriminator), strict=True))
+    assert changed == should_step
+    assert module.d_skipped == (0 if should_step else 1)  # accuracy >= 0.0 always: the step is skipped
+    assert any(not torch.equal(a, b) for a, b in zip(g_before, _params(module.model.generator), strict=True))
+
+
+def test_pure_gan_and_conditional_fast_dev_run(data_root: Path, tmp_path: Path) -> None:
+    _fit(VaeGanModule("gan_32", {"base_channels": 4}), _datamodule(data_root, views=0), tmp_path, max_steps=2)
+    module = VaeGanModule(
+        "cond_vae_gan_64",
+        {**SMALL, "num_classes": 1, "resolution": 32},
+        soft_labels=True,
+        recon_in_adversarial=True,
+        ssim_weight=1.0,
+        class_names=["chair"],
+    )
+    trainer = _fit(module, _datamodule(data_root), tmp_path, max_steps=-1, fast_dev_run=True)
+    assert trainer.state.finished
+
+
+def test_multiview_training_step(data_root: Path, tmp_path: Path) -> None:
+    module = VaeGanModule("multiview_vae_gan_64", {**SMALL, "resolution": 32, "fusion": "lstm"})
+    trainer = _fit(module, _datamodule(data_root, views=3), tmp_path, max_steps=-1, fast_dev_run=True)
+    assert trainer.state.finished
