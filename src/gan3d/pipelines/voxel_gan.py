@@ -1,0 +1,112 @@
+"""Inference with trained voxel GANs: loading, generation from noise, reconstruction from images."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from gan3d.errors import CheckpointError, ConfigError
+from gan3d.models.vae_gan import VaeGan
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A trained model in eval mode and what it was trained on."""
+
+    model: VaeGan
+    builder: str
+    class_names: list[str] | None
+
+
+def load_model(path: str | os.PathLike[str]) -> LoadedModel:
+    """Load an inference export folder (`config.json` + `model.safetensors`) or a Lightning `.ckpt`.
+
+    Lightning checkpoints are read with `weights_only=True` (no unpickling of arbitrary objects).
+    """
+    from gan3d.export.checkpoint import CONFIG_NAME, load_pretrained, load_training_checkpoint
+    from gan3d.registry import get_model
+
+    path = Path(path)
+    if path.is_dir() or path.name == CONFIG_NAME:
+        folder = path if path.is_dir() else path.parent
+        model, config = load_pretrained(folder)
+        return LoadedModel(model, config["builder"], config.get("class_names"))  # type: ignore[arg-type]
+    checkpoint = load_training_checkpoint(path)
+    try:
+        hp = checkpoint["hyper_parameters"]
+        model = get_model(hp["model"], **(hp.get("model_kwargs") or {}))
+        state = {k[len("model.") :]: v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}
+        model.load_state_dict(state)
+    except (KeyError, RuntimeError, TypeError) as err:
+        raise CheckpointError(
+            f"{path}: not a gan3d training checkpoint ({type(err).__name__}: {str(err)[:200]})"
+        ) from None
+    return LoadedModel(model.eval(), hp["model"], hp.get("class_names"))  # type: ignore[arg-type]
+
+
+def class_labels(loaded: LoadedModel, class_name: str | None, n: int) -> torch.Tensor | None:
+    """Labels for a conditional model (the named class, or cycling through all); None otherwise."""
+    model = loaded.model
+    if not model.num_classes:
+        if class_name is not None:
+            raise ConfigError("this model is not class-conditional: drop --class")
+        return None
+    names = loaded.class_names or [str(i) for i in range(model.num_classes)]
+    if class_name is None:
+        return torch.arange(n) % model.num_classes
+    if class_name not in names:
+        raise ConfigError(f"unknown class {class_name!r}; this model knows {', '.join(names)}")
+    return torch.full((n,), names.index(class_name), dtype=torch.long)
+
+
+@torch.no_grad()
+def generate(
+    loaded: LoadedModel, n: int, class_name: str | None = None, seed: int = 0, batch_size: int = 32
+) -> torch.Tensor:
+    """`n` shapes from noise z ~ N(0, I) (seeded), as occupancy probabilities (n, 1, R, R, R)."""
+    model = loaded.model
+    device = next(model.parameters()).device
+    latent = torch.randn(n, model.latent_dim, generator=torch.Generator().manual_seed(seed))
+    labels = class_labels(loaded, class_name, n)
+    out = []
+    for start in range(0, n, batch_size):
+        lab = labels[start : start + batch_size].to(device) if labels is not None else None
+        out.append(model.generate(latent[start : start + batch_size].to(device), lab).cpu())
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def reconstruct(loaded: LoadedModel, image_paths: list[Path], class_name: str | None = None) -> torch.Tensor:
+    """One shape from 1..V views of one object, occupancy probabilities (1, 1, R, R, R).
+
+    Images are loaded as the model was trained (grey or RGB, its input size; resized with a note
+    when they differ). A single-view model given several images averages their latent means.
+    """
+    from PIL import Image
+
+    from gan3d.data.datasets import load_view_image
+
+    model = loaded.model
+    if model.encoder is None:
+        raise ConfigError("this model has no image encoder (a pure 3D-GAN): use `gan3d sample`")
+    cfg = model.config
+    size = cfg["image_size"] if cfg["encoder"] == "simple" else 224
+    for path in image_paths:
+        try:
+            with Image.open(path) as im:
+                if im.size != (size, size):
+                    sys.stderr.write(f"gan3d: note: {path}: {im.size[0]}x{im.size[1]} resized to {size}x{size}\n")
+        except (OSError, ValueError):
+            pass  # load_view_image below raises the DataError naming the file
+    images = torch.stack([load_view_image(p, cfg["channels"], size) for p in image_paths])  # (V, C, H, W)
+    labels = class_labels(loaded, class_name, 1)
+    if model.multiview:
+        z, _, _ = model.encode(images[None])
+    else:
+        _, mu, _ = model.encode(images)
+        z = mu.mean(dim=0, keepdim=True)
+    return model.generate(z, labels)
