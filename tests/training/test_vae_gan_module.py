@@ -83,3 +83,31 @@ def test_multiview_training_step(data_root: Path, tmp_path: Path) -> None:
     module = VaeGanModule("multiview_vae_gan_64", {**SMALL, "resolution": 32, "fusion": "lstm"})
     trainer = _fit(module, _datamodule(data_root, views=3), tmp_path, max_steps=-1, fast_dev_run=True)
     assert trainer.state.finished
+
+
+def test_resume_gives_the_same_weights(data_root: Path, tmp_path: Path) -> None:
+    def run(epochs: int, ckpt: str | None, root: Path) -> tuple[VaeGanModule, L.Trainer]:
+        torch.manual_seed(0)
+        module = VaeGanModule("vae_gan_simple_32", SMALL, soft_labels=True)
+        trainer = L.Trainer(
+            default_root_dir=root,
+            logger=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            max_epochs=epochs,
+            limit_val_batches=0,
+            num_sanity_val_steps=0,
+        )
+        trainer.fit(module, datamodule=_datamodule(data_root), ckpt_path=ckpt)
+        return module, trainer
+
+    straight, _ = run(2, None, tmp_path / "a")
+    first, trainer = run(1, None, tmp_path / "b")
+    ckpt = tmp_path / "b" / "epoch1.ckpt"
+    trainer.save_checkpoint(ckpt)
+    resumed, _ = run(2, str(ckpt), tmp_path / "c")
+    for (name, a), b in zip(straight.state_dict().items(), resumed.state_dict().values(), strict=True):
+        assert torch.equal(a, b), f"{name} differs after resuming"
+    assert not all(
+        torch.equal(a, b) for a, b in zip(straight.state_dict().values(), first.state_dict().values(), strict=True)
+    )

@@ -6,10 +6,27 @@ import os
 from pathlib import Path
 
 import lightning as L
-from torch.utils.data import DataLoader
+import torch
+from torch.utils.data import DataLoader, RandomSampler
 
 from gan3d.data.augment import AugmentSettings
 from gan3d.data.datasets import ShapeDataset, ViewMode
+
+
+class EpochSeededSampler(RandomSampler):
+    """A shuffling sampler whose order depends only on (seed, epoch): Lightning calls `set_epoch`, so
+    a run resumed from a checkpoint sees the same batches as an uninterrupted one."""
+
+    def __init__(self, data_source, seed: int = 0) -> None:  # noqa: ANN001
+        super().__init__(data_source, generator=torch.Generator())
+        self.seed, self.epoch = seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __iter__(self):  # noqa: ANN204
+        self.generator.manual_seed(self.seed * 100_003 + self.epoch)
+        return super().__iter__()
 
 
 class ShapeDataModule(L.LightningDataModule):
@@ -38,6 +55,7 @@ class ShapeDataModule(L.LightningDataModule):
         seed: int = 0,
     ) -> None:
         super().__init__()
+        root = str(root)  # hyper-parameters are plain types: checkpoints load with weights_only=True
         self.save_hyperparameters()
         self.root = Path(root)
         self.train_set: ShapeDataset | None = None
@@ -95,7 +113,7 @@ class ShapeDataModule(L.LightningDataModule):
         return DataLoader(
             self.train_set,
             batch_size=self.hparams.batch_size,
-            shuffle=True,
+            sampler=EpochSeededSampler(self.train_set, self.hparams.seed),
             drop_last=True,
             num_workers=self.hparams.num_workers,
             persistent_workers=self.hparams.num_workers > 0,

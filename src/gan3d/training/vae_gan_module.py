@@ -46,6 +46,8 @@ class VaeGanModule(L.LightningModule):
         soft_labels: real ~ U[0.7, 1.2], fake ~ U[0, 0.3] (§2.6.3).
         ssim_weight: weight alpha3 of L_SSIM = 1 - SSIM in both L_G and L_E (§2.6.5); 0 disables.
         class_names: class names in label order (conditional models; kept in checkpoints).
+        seed: noise and dropout are reseeded from (seed, step) at every training step, so a run resumed
+            from a checkpoint continues exactly as an uninterrupted one.
     """
 
     def __init__(
@@ -65,12 +67,17 @@ class VaeGanModule(L.LightningModule):
         soft_labels: bool = False,
         ssim_weight: float = 0.0,
         class_names: list[str] | None = None,
+        seed: int = 0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.model: VaeGan = get_model(model, **(model_kwargs or {}))  # type: ignore[assignment]
         self.d_skipped = 0  # discriminator steps skipped by the adaptive rule, for tests and logs
+
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        # per step, not per epoch: DataLoader iterators also draw from the global generator
+        torch.manual_seed(self.hparams.seed * 1_000_003 + self.global_step)
 
     # ---- optimisation -------------------------------------------------------------------------
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
