@@ -80,3 +80,43 @@ def test_bad_input(
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
     assert not (tmp_path / "r.obj").exists()
+
+
+def test_interpolate_between_noise_and_between_images(tmp_path: Path, export_dir: Path) -> None:
+    from PIL import Image
+
+    out = tmp_path / "i"
+    assert main(["interpolate", "--ckpt", str(export_dir), "--n", "4", "--class", "chair", "--out", str(out)]) == 0
+    assert (out / "interpolation.png").exists() and len(list(out.glob("interp_*.obj"))) >= 1
+    views = []
+    for i in range(2):
+        views.append(tmp_path / f"v{i}.png")
+        Image.fromarray((np.random.default_rng(i).random((32, 32)) * 255).astype(np.uint8)).save(views[-1])
+    args = [
+        "interpolate",
+        "--ckpt",
+        str(export_dir),
+        "--n",
+        "3",
+        "--from",
+        str(views[0]),
+        "--to",
+        str(views[1]),
+        "--class",
+        "lamp",
+        "--out",
+        str(tmp_path / "j"),
+    ]
+    assert main(args) == 0
+
+
+def test_interpolation_ends_are_the_endpoints() -> None:
+    from gan3d.pipelines.voxel_gan import LoadedModel, interpolate
+
+    model = get_model("gan_32", base_channels=4).eval()
+    loaded = LoadedModel(model, "gan_32", None)
+    a, b = torch.randn(1, 200), torch.randn(1, 200)
+    line = interpolate(loaded, a, b, 5)
+    with torch.no_grad():
+        torch.testing.assert_close(line[0], model.generate(a)[0])
+        torch.testing.assert_close(line[-1], model.generate(b)[0])

@@ -110,3 +110,30 @@ def reconstruct(loaded: LoadedModel, image_paths: list[Path], class_name: str | 
         _, mu, _ = model.encode(images)
         z = mu.mean(dim=0, keepdim=True)
     return model.generate(z, labels)
+
+
+@torch.no_grad()
+def encode_images(loaded: LoadedModel, image_paths: list[Path]) -> torch.Tensor:
+    """The latent (1, D) of one object from its views (the encoder's mean; averaged for single-view)."""
+    from gan3d.data.datasets import load_view_image
+
+    model = loaded.model
+    if model.encoder is None:
+        raise ConfigError("this model has no image encoder (a pure 3D-GAN)")
+    cfg = model.config
+    size = cfg["image_size"] if cfg["encoder"] == "simple" else 224
+    images = torch.stack([load_view_image(p, cfg["channels"], size) for p in image_paths])
+    if model.multiview:
+        return model.encode(images[None])[0]
+    return model.encode(images)[1].mean(dim=0, keepdim=True)
+
+
+@torch.no_grad()
+def interpolate(
+    loaded: LoadedModel, start: torch.Tensor, end: torch.Tensor, steps: int, class_name: str | None = None
+) -> torch.Tensor:
+    """Shapes along the straight line from latent `start` to `end` (each (1, D)), (steps, 1, R, R, R)."""
+    weights = torch.linspace(0, 1, steps)[:, None]
+    latent = (1 - weights) * start + weights * end
+    labels = class_labels(loaded, class_name, steps)
+    return loaded.model.generate(latent, labels)
