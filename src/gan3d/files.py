@@ -37,6 +37,20 @@ def _umask() -> int:
     return mask
 
 
+def read_bytes(path: str | os.PathLike[str]) -> bytes:
+    """The bytes of a file, or a `DataError` naming it (missing, unreadable)."""
+    from gan3d.errors import DataError
+
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise DataError(path, "no such file") from None
+    except IsADirectoryError:
+        raise DataError(path, "is a folder, not a file") from None
+    except OSError as err:
+        raise DataError(path, f"cannot read file ({err.strerror})") from None
+
+
 def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Write `data` to `path` atomically."""
     with atomic_path(path) as tmp:

@@ -15,18 +15,13 @@ import numpy as np
 
 from gan3d.data.voxel_grid import VoxelGrid
 from gan3d.errors import DataError
-from gan3d.files import write_bytes_atomic
+from gan3d.files import read_bytes, write_bytes_atomic
 
 
 def read_binvox(path: str | os.PathLike[str]) -> VoxelGrid:
     """Read a `.binvox` file into a `VoxelGrid` with index order (x, y, z)."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(path, "no such file") from None
-    except OSError as err:
-        raise DataError(path, f"cannot read file ({err.strerror})") from None
+    raw = read_bytes(path)
     return parse_binvox(raw, path)
 
 

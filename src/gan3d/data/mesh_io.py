@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from gan3d.errors import DataError
-from gan3d.files import atomic_path
+from gan3d.files import atomic_path, read_bytes
 
 MESH_SUFFIXES = (".off", ".obj", ".stl", ".ply", ".glb", ".gltf")
 _TEXT_FORMATS = ("off", "obj")
@@ -63,12 +63,7 @@ def load_mesh(path: str | os.PathLike[str]) -> Mesh:
     suffix = path.suffix.lower()
     if suffix not in MESH_SUFFIXES:
         raise DataError(path, f"unsupported mesh format {suffix or '(none)'}; expected one of {MESH_SUFFIXES}")
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(path, "no such file") from None
-    except OSError as err:
-        raise DataError(path, f"cannot read file ({err.strerror})") from None
+    raw = read_bytes(path)
     if not raw.strip():
         raise DataError(path, "empty file")
     file_type = suffix[1:]

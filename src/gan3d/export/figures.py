@@ -54,12 +54,7 @@ def plot_point_clouds(
         ax.set_axis_off()
         if titles is not None:
             ax.set_title(titles[i], fontsize=9)
-    fig.tight_layout()
-    target = Path(path)
-    with atomic_path(target) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return target
+    return _save_png(fig, path)
 
 
 def shaded_image(
@@ -106,12 +101,7 @@ def plot_image_sheet(
         ax.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=255 if image.dtype == np.uint8 else 1)
         if titles is not None:
             ax.set_title(titles[i], fontsize=9)
-    fig.tight_layout()
-    target = Path(path)
-    with atomic_path(target) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return target
+    return _save_png(fig, path)
 
 
 def plot_reconstruction(
@@ -129,3 +119,15 @@ def plot_reconstruction(
         + (["ground truth"] if target is not None else [])
     )
     return plot_image_sheet(images, path, titles, columns=len(images), dpi=dpi)
+
+
+def _save_png(fig, path: str | os.PathLike[str]) -> Path:  # noqa: ANN001
+    """Write a matplotlib figure as PNG atomically and free it."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return target
