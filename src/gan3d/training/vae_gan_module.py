@@ -74,6 +74,36 @@ class VaeGanModule(L.LightningModule):
         self.automatic_optimization = False
         self.model: VaeGan = get_model(model, **(model_kwargs or {}))  # type: ignore[assignment]
         self.d_skipped = 0  # discriminator steps skipped by the adaptive rule, for tests and logs
+        self._sync_grads = False
+
+    def on_train_start(self) -> None:
+        # DDP's reducer expects one backward per forward; a GAN step has three (D, E, G). Under DDP we
+        # switch its gradient hooks off and average each network's gradients ourselves before its step.
+        from torch.nn.parallel import DistributedDataParallel
+
+        wrapped = getattr(self.trainer.strategy, "model", None)
+        self._sync_grads = isinstance(wrapped, DistributedDataParallel)
+        if self._sync_grads:
+            wrapped.require_backward_grad_sync = False
+
+    def _step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Average gradients across processes (under DDP), then step."""
+        if self._sync_grads:
+            world = torch.distributed.get_world_size()
+            for group in optimizer.param_groups:
+                for param in group["params"]:
+                    if param.grad is not None:
+                        torch.distributed.all_reduce(param.grad)
+                        param.grad.div_(world)
+        optimizer.step()
+
+    def _mean_across_ranks(self, value: float) -> float:
+        """The same number on every process (so every rank takes the same adaptive decision)."""
+        if not self._sync_grads:
+            return value
+        tensor = torch.tensor(value, device=self.device)
+        torch.distributed.all_reduce(tensor)
+        return float(tensor) / torch.distributed.get_world_size()
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
         # per step, not per epoch: DataLoader iterators also draw from the global generator
@@ -110,11 +140,11 @@ class VaeGanModule(L.LightningModule):
                 d_loss = bce_with_targets(
                     real_logits, gan_targets(n, True, hp.soft_labels, self.device)
                 ) + bce_with_targets(fake_logits, gan_targets(n, False, hp.soft_labels, self.device))
-                accuracy = (acc_real + acc_fake) / 2
+                accuracy = self._mean_across_ranks((acc_real + acc_fake) / 2)
                 if hp.d_accuracy_threshold is None or accuracy < hp.d_accuracy_threshold:
                     opt_d.zero_grad()
                     self.manual_backward(d_loss)
-                    opt_d.step()
+                    self._step(opt_d)
                 else:
                     self.d_skipped += 1
         self.log_dict(
@@ -143,7 +173,7 @@ class VaeGanModule(L.LightningModule):
                     e_loss = e_loss + hp.ssim_weight * ssim_loss(recon, voxels)
                 opt_e.zero_grad()
                 self.manual_backward(e_loss, retain_graph=False)
-                opt_e.step()
+                self._step(opt_e)
             self.log_dict(
                 {"train/kl": kl, "train/recon": rec, "train/e_loss": e_loss}, on_step=True, on_epoch=True, batch_size=n
             )
@@ -163,7 +193,7 @@ class VaeGanModule(L.LightningModule):
             g_loss = g_loss + hp.adv_weight * adv
             opt_g.zero_grad()
             self.manual_backward(g_loss)
-            opt_g.step()
+            self._step(opt_g)
         self.log_dict(
             {"train/g_loss": g_loss, "train/g_adv": adv}, on_step=True, on_epoch=True, prog_bar=True, batch_size=n
         )
