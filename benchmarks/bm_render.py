@@ -32,7 +32,7 @@ def timed(mesh: Mesh, repeats: int = 5) -> float:
 
 
 def main() -> None:
-    uv = trimesh.creation.uv_sphere(count=[50, 100])  # ~10k faces
+    uv = trimesh.creation.uv_sphere(count=[36, 72])  # ~10k faces
     ico = trimesh.creation.icosphere(subdivisions=5)  # 20,480 faces
     meshes = [
         ("uv sphere", Mesh(np.asarray(uv.vertices), np.asarray(uv.faces))),
