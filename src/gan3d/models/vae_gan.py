@@ -66,6 +66,11 @@ class VaeGan(nn.Module):
             self.encoder = MultiViewEncoder(image_encoder, fusion) if fusion is not None else image_encoder
 
     @property
+    def image_size(self) -> int:
+        """The square input size of the encoder (the paper encoder takes 224; the simple one its own)."""
+        return self.config["image_size"] if self.config["encoder"] == "simple" else 224
+
+    @property
     def multiview(self) -> bool:
         return isinstance(self.encoder, MultiViewEncoder)
 

@@ -53,7 +53,7 @@ def evaluate_reconstruction(
     """Per-object and per-class scores of the model and of the mean-shape baseline."""
     model = loaded.model
     cfg = model.config
-    size = cfg["image_size"] if cfg["encoder"] == "simple" else 224
+    size = model.image_size
     n_views = views or (5 if model.multiview else 1)
     common = {
         "resolution": cfg["resolution"],

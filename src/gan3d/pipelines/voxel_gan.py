@@ -88,28 +88,15 @@ def reconstruct(loaded: LoadedModel, image_paths: list[Path], class_name: str | 
     """
     from PIL import Image
 
-    from gan3d.data.datasets import load_view_image
-
-    model = loaded.model
-    if model.encoder is None:
-        raise ConfigError("this model has no image encoder (a pure 3D-GAN): use `gan3d sample`")
-    cfg = model.config
-    size = cfg["image_size"] if cfg["encoder"] == "simple" else 224
+    size = loaded.model.image_size
     for path in image_paths:
         try:
             with Image.open(path) as im:
                 if im.size != (size, size):
                     sys.stderr.write(f"gan3d: note: {path}: {im.size[0]}x{im.size[1]} resized to {size}x{size}\n")
         except (OSError, ValueError):
-            pass  # load_view_image below raises the DataError naming the file
-    images = torch.stack([load_view_image(p, cfg["channels"], size) for p in image_paths])  # (V, C, H, W)
-    labels = class_labels(loaded, class_name, 1)
-    if model.multiview:
-        z, _, _ = model.encode(images[None])
-    else:
-        _, mu, _ = model.encode(images)
-        z = mu.mean(dim=0, keepdim=True)
-    return model.generate(z, labels)
+            pass  # encode_images raises the DataError naming the file
+    return loaded.model.generate(encode_images(loaded, image_paths), class_labels(loaded, class_name, 1))
 
 
 @torch.no_grad()
@@ -119,10 +106,8 @@ def encode_images(loaded: LoadedModel, image_paths: list[Path]) -> torch.Tensor:
 
     model = loaded.model
     if model.encoder is None:
-        raise ConfigError("this model has no image encoder (a pure 3D-GAN)")
-    cfg = model.config
-    size = cfg["image_size"] if cfg["encoder"] == "simple" else 224
-    images = torch.stack([load_view_image(p, cfg["channels"], size) for p in image_paths])
+        raise ConfigError("this model has no image encoder (a pure 3D-GAN): use `gan3d sample`")
+    images = torch.stack([load_view_image(p, model.config["channels"], model.image_size) for p in image_paths])
     if model.multiview:
         return model.encode(images[None])[0]
     return model.encode(images)[1].mean(dim=0, keepdim=True)
