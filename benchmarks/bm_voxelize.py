@@ -17,7 +17,7 @@ import trimesh
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.reference import winding_number_inside  # noqa: E402
+from tests.reference import voxel_centres_inside  # noqa: E402
 
 from gan3d.data.mesh_io import Mesh, load_mesh  # noqa: E402
 from gan3d.data.synthetic import CLASSES, make_shape  # noqa: E402
@@ -40,9 +40,7 @@ def on_our_grid(vg: trimesh.voxel.VoxelGrid, ours) -> np.ndarray:
 
 
 def reference(mesh: Mesh, grid) -> np.ndarray:
-    res = grid.resolution
-    index = np.stack(np.meshgrid(*[np.arange(res)] * 3, indexing="ij"), -1).reshape(-1, 3)
-    return winding_number_inside(mesh.verts, mesh.faces, grid.index_to_world(index)).reshape((res,) * 3)
+    return voxel_centres_inside(mesh.verts, mesh.faces, grid)
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:

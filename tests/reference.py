@@ -30,6 +30,13 @@ def winding_number_inside(verts: np.ndarray, faces: np.ndarray, points: np.ndarr
     return inside
 
 
+def voxel_centres_inside(verts: np.ndarray, faces: np.ndarray, grid) -> np.ndarray:  # noqa: ANN001
+    """The brute-force voxelization: winding-number test at every voxel centre of `grid`, (D, D, D) bool."""
+    res = grid.resolution
+    index = np.stack(np.meshgrid(*[np.arange(res)] * 3, indexing="ij"), -1).reshape(-1, 3)
+    return winding_number_inside(verts, faces, grid.index_to_world(index)).reshape((res,) * 3)
+
+
 def sample_triangles(tris: np.ndarray, per_edge: int = 24) -> np.ndarray:
     """Points on a regular barycentric lattice of every triangle (corners and edges included), (N, 3)."""
     i, j = np.meshgrid(np.arange(per_edge + 1), np.arange(per_edge + 1), indexing="ij")

@@ -10,13 +10,11 @@ from gan3d.data.mesh_io import load_mesh
 from gan3d.data.voxelize import is_closed, surface_voxels, voxelize
 from gan3d.errors import DataError
 from tests.conftest import real_files
-from tests.reference import point_triangle_distance, sample_triangles, winding_number_inside
+from tests.reference import point_triangle_distance, sample_triangles, voxel_centres_inside
 
 
 def _centres_inside(mesh: trimesh.Trimesh, grid) -> np.ndarray:
-    res = grid.resolution
-    index = np.stack(np.meshgrid(*[np.arange(res)] * 3, indexing="ij"), -1).reshape(-1, 3)
-    return winding_number_inside(mesh.vertices, mesh.faces, grid.index_to_world(index)).reshape((res,) * 3)
+    return voxel_centres_inside(np.asarray(mesh.vertices), np.asarray(mesh.faces), grid)
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:

@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from gan3d.data.voxel_grid import VoxelGrid, save_grid
+    from gan3d.data.voxel_grid import VoxelGrid, load_grid_values, save_grid
     from gan3d.errors import ConfigError, DataError
     from gan3d.export.mesh import EXPORT_SUFFIXES, export_mesh, voxels_to_mesh
     from gan3d.files import atomic_path
@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"{args.out}: unsupported output format; use one of {EXPORT_SUFFIXES + ('.binvox', '.npy')}")
     if not 0.0 <= args.threshold < 1.0 or args.smooth < 0:
         raise ConfigError("--threshold must be in [0, 1) and --smooth >= 0")
-    values, grid = _read_values(args.grid)
+    values, grid = load_grid_values(args.grid)
     if suffix == ".npy":
         with atomic_path(args.out) as tmp, open(tmp, "wb") as fh:
             np.save(fh, values)
@@ -48,16 +48,3 @@ def run(args: argparse.Namespace) -> int:
         raise DataError(args.grid, err.problem) from None
     export_mesh(mesh, args.out)
     return 0
-
-
-def _read_values(path: Path):  # -> tuple[np.ndarray, VoxelGrid]
-    """Raw values (probabilities for .npy) and the placement of a grid file."""
-    import numpy as np
-
-    from gan3d.data.voxel_grid import load_grid
-
-    grid = load_grid(path)  # validates the file and gives the placement
-    if path.suffix.lower() == ".npy":
-        raw = np.load(path, allow_pickle=False).astype(np.float32)
-        return (raw[0] if raw.ndim == 4 else raw), grid
-    return grid.occupancy.astype(np.float32), grid

@@ -35,14 +35,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cloud_of(path: Path, n_points: int, threshold: float = 0.5) -> np.ndarray:
     """Occupied voxel centres (mesh coordinates) of a grid, or seeded surface samples of a mesh."""
     from gan3d.data.mesh_io import MESH_SUFFIXES
-    from gan3d.data.voxel_grid import GRID_SUFFIXES, load_grid
+    from gan3d.data.voxel_grid import GRID_SUFFIXES, load_grid_values
     from gan3d.errors import DataError
     from gan3d.export.mesh import sample_surface
 
     suffix = path.suffix.lower()
     if suffix in GRID_SUFFIXES:
-        grid = load_grid(path)
-        return grid.index_to_world(np.argwhere(_values(path, grid) > threshold))
+        values, grid = load_grid_values(path)
+        return grid.index_to_world(np.argwhere(values > threshold))
     if suffix in MESH_SUFFIXES:
         return sample_surface(mesh_of(path, threshold), n_points)[0]
     raise DataError(path, f"cannot view {suffix or 'a file without suffix'}; expected {GRID_SUFFIXES + MESH_SUFFIXES}")
@@ -51,7 +51,7 @@ def cloud_of(path: Path, n_points: int, threshold: float = 0.5) -> np.ndarray:
 def mesh_of(path: Path, threshold: float = 0.5):  # -> Mesh
     """The mesh in a file, or the marching-cubes surface of a grid file."""
     from gan3d.data.mesh_io import MESH_SUFFIXES, load_mesh
-    from gan3d.data.voxel_grid import GRID_SUFFIXES, load_grid
+    from gan3d.data.voxel_grid import GRID_SUFFIXES, load_grid_values
     from gan3d.errors import DataError
     from gan3d.export.mesh import voxels_to_mesh
 
@@ -59,20 +59,12 @@ def mesh_of(path: Path, threshold: float = 0.5):  # -> Mesh
     if suffix in MESH_SUFFIXES:
         return load_mesh(path)
     if suffix in GRID_SUFFIXES:
-        grid = load_grid(path)
+        values, grid = load_grid_values(path)
         try:
-            return voxels_to_mesh(_values(path, grid), threshold, grid.translate, grid.scale)
+            return voxels_to_mesh(values, threshold, grid.translate, grid.scale)
         except DataError as err:
             raise DataError(path, err.problem) from None
     raise DataError(path, f"cannot view {suffix or 'a file without suffix'}; expected {GRID_SUFFIXES + MESH_SUFFIXES}")
-
-
-def _values(path: Path, grid) -> np.ndarray:  # noqa: ANN001
-    """Raw values of a grid file: probabilities for `.npy`, occupancy otherwise."""
-    if path.suffix.lower() == ".npy":
-        raw = np.load(path, allow_pickle=False).astype(np.float32)
-        return raw[0] if raw.ndim == 4 else raw
-    return grid.occupancy.astype(np.float32)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -93,6 +93,16 @@ def load_grid(path: str | os.PathLike[str]) -> VoxelGrid:
     return VoxelGrid(occupancy > 0.5, np.asarray(translate, dtype=np.float64).reshape(3), scale)
 
 
+def load_grid_values(path: str | os.PathLike[str]) -> tuple[np.ndarray, VoxelGrid]:
+    """A grid file's raw values, float32 (D, D, D), and its placement: a `.npy` keeps its
+    probabilities (a generator's output), other formats give their 0/1 occupancy."""
+    grid = load_grid(path)  # validates the file
+    if Path(path).suffix.lower() == ".npy":
+        raw = np.load(path, allow_pickle=False).astype(np.float32)
+        return (raw[0] if raw.ndim == 4 else raw), grid
+    return grid.occupancy.astype(np.float32), grid
+
+
 def save_grid(grid: VoxelGrid, path: str | os.PathLike[str]) -> None:
     """Write a grid as `.binvox`, `.npy` (occupancy only) or `.npz` (occupancy + placement), atomically."""
     from gan3d.data.binvox import write_binvox

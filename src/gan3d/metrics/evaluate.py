@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from gan3d.data.mesh_io import MESH_SUFFIXES, Mesh, load_mesh
-from gan3d.data.voxel_grid import GRID_SUFFIXES, VoxelGrid, load_grid
+from gan3d.data.voxel_grid import GRID_SUFFIXES, VoxelGrid, load_grid_values
 from gan3d.data.voxelize import voxelize
 from gan3d.errors import ConfigError, DataError
 from gan3d.export.mesh import grid_to_mesh, sample_surface
@@ -151,11 +151,7 @@ def evaluate_pairs(
 def _read(path: Path) -> tuple[VoxelGrid | Mesh, np.ndarray | None]:
     """The grid or mesh in a file, plus raw grid values (probabilities of a `.npy`) when a grid."""
     if path.suffix.lower() in GRID_SUFFIXES:
-        grid = load_grid(path)
-        values = grid.occupancy.astype(np.float32)
-        if path.suffix.lower() == ".npy":
-            raw = np.load(path, allow_pickle=False).astype(np.float32)
-            values = raw[0] if raw.ndim == 4 else raw
+        values, grid = load_grid_values(path)
         return grid, values
     return load_mesh(path), None
 
