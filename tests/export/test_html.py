@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +7,7 @@ import pytest
 
 from gan3d.data.synthetic import make_shape
 from gan3d.export.html import write_mesh_viewer
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+from tests.browser import CHROMIUM, screenshot
 
 
 def test_page_is_self_contained(tmp_path: Path) -> None:
@@ -26,27 +23,7 @@ def test_renders_in_headless_chromium(tmp_path: Path) -> None:
     from PIL import Image
 
     page = write_mesh_viewer([make_shape("chair", 0)], tmp_path / "v.html", ["chair"])
-    shot = tmp_path / "shot.png"
-    command = [
-        CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--use-gl=angle",
-        "--use-angle=swiftshader",
-        "--enable-unsafe-swiftshader",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--window-size=600,500",
-        "--virtual-time-budget=10000",
-        f"--screenshot={shot}",
-        page.as_uri(),
-    ]
-    subprocess.run(command, check=True, capture_output=True, timeout=120)
+    shot = screenshot(page, tmp_path / "shot.png", 600, 500)
     image = np.asarray(Image.open(shot).convert("L")).astype(int)
     scene = image[60:440, 50:550]  # the WebGL canvas, below the title and toolbar
     assert (scene < 200).mean() > 0.02, "the 3D scene is blank"

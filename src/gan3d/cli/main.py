@@ -7,10 +7,10 @@ import sys
 from collections.abc import Sequence
 
 from gan3d import __version__
-from gan3d.cli import data, evaluate, export, features, interpolate, reconstruct, sample, train, view
+from gan3d.cli import data, demo, evaluate, export, features, interpolate, reconstruct, sample, train, view
 from gan3d.errors import Gan3dError
 
-SUBCOMMANDS = (data, evaluate, export, features, interpolate, reconstruct, sample, train, view)
+SUBCOMMANDS = (data, demo, evaluate, export, features, interpolate, reconstruct, sample, train, view)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -77,6 +77,19 @@ def shaded_image(
     return np.round(rendering.image.numpy() * 255).astype(np.uint8)
 
 
+def grid_thumbnail(grid: np.ndarray, size: int = 128, threshold: float = 0.5) -> np.ndarray:
+    """Shaded render of an occupancy grid's marching-cubes surface, uint8 (size, size); a blank
+    (white) panel for an empty grid, so one empty sample never breaks a sheet."""
+    from gan3d.errors import DataError
+    from gan3d.export.mesh import voxels_to_mesh
+
+    try:
+        mesh = voxels_to_mesh(np.asarray(grid).squeeze(), threshold)
+    except DataError:
+        return np.full((size, size), 255, dtype=np.uint8)
+    return shaded_image(mesh.verts, mesh.faces, size=size)
+
+
 def plot_image_sheet(
     images: Sequence[np.ndarray],
     path: str | os.PathLike[str],
@@ -119,6 +132,61 @@ def plot_reconstruction(
         + (["ground truth"] if target is not None else [])
     )
     return plot_image_sheet(images, path, titles, columns=len(images), dpi=dpi)
+
+
+def read_metrics_csv(path: str | os.PathLike[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Lightning's `CSVLogger` metrics.csv as {metric: (steps, values)}, each series without its gaps."""
+    import csv
+
+    series: dict[str, tuple[list[float], list[float]]] = {}
+    with open(path, newline="") as handle:
+        for row in csv.DictReader(handle):
+            step = float(row.get("step") or 0)
+            for name, value in row.items():
+                if name in ("step", "epoch") or value in (None, ""):
+                    continue
+                xs, ys = series.setdefault(name, ([], []))
+                xs.append(step)
+                ys.append(float(value))
+    return {name: (np.asarray(xs), np.asarray(ys)) for name, (xs, ys) in series.items()}
+
+
+def plot_training_curves(
+    series: dict[str, tuple[np.ndarray, np.ndarray]],
+    panels: Sequence[tuple[str, Sequence[tuple[str, str]]]],
+    path: str | os.PathLike[str],
+    smooth: int = 25,
+    dpi: int = 100,
+) -> Path:
+    """One panel per (title, [(metric, label), ...]); raw values faint, a moving average on top.
+
+    Metrics absent from `series` are skipped (a run too short to validate has no validation curve).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.4), dpi=dpi, squeeze=False)
+    for ax, (title, metrics) in zip(axes.flat, panels, strict=True):
+        for i, (name, label) in enumerate(metrics):
+            if name not in series:
+                continue
+            xs, ys = series[name]
+            color = f"C{i}"
+            window = min(smooth, len(ys))
+            if window > 2:
+                ax.plot(xs, ys, color=color, alpha=0.25, linewidth=0.8)
+                kernel = np.ones(window) / window
+                ax.plot(xs[window - 1 :], np.convolve(ys, kernel, mode="valid"), color=color, label=label)
+            else:
+                ax.plot(xs, ys, color=color, marker="o", label=label)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("step")
+        ax.grid(alpha=0.3)
+        if ax.has_data():
+            ax.legend(fontsize=8)
+    return _save_png(fig, path)
 
 
 def _save_png(fig, path: str | os.PathLike[str]) -> Path:  # noqa: ANN001

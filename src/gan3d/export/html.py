@@ -19,6 +19,24 @@ def write_mesh_viewer(
 
     The plotly.js library is embedded in the page (about 4 MB), so it opens with no network.
     """
+    html = mesh_viewer_figure(meshes, titles, columns).to_html(include_plotlyjs=True, full_html=True)
+    target = Path(path)
+    write_text_atomic(target, html)
+    return target
+
+
+def mesh_viewer_html(
+    meshes: Sequence[Mesh], titles: Sequence[str] | None = None, columns: int = 3, panel_size: int = 300
+) -> str:
+    """The viewer as an HTML fragment (a `<div>` with plotly.js inlined) to embed in a larger page."""
+    figure = mesh_viewer_figure(meshes, titles, columns, panel_size)
+    return figure.to_html(include_plotlyjs=True, full_html=False)
+
+
+def mesh_viewer_figure(  # noqa: ANN201
+    meshes: Sequence[Mesh], titles: Sequence[str] | None = None, columns: int = 3, panel_size: int = 420
+):
+    """A plotly figure with one 3D scene (grey, flat-shaded `Mesh3d`) per mesh."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
@@ -56,8 +74,7 @@ def write_mesh_viewer(
             col=i % cols + 1,
         )
     fig.update_scenes(aspectmode="data", xaxis_visible=False, yaxis_visible=False, zaxis_visible=False)
-    fig.update_layout(height=420 * rows, width=420 * cols, margin={"l": 0, "r": 0, "t": 40, "b": 0}, showlegend=False)
-    html = fig.to_html(include_plotlyjs=True, full_html=True)
-    target = Path(path)
-    write_text_atomic(target, html)
-    return target
+    fig.update_layout(
+        height=panel_size * rows, width=panel_size * cols, margin={"l": 0, "r": 0, "t": 40, "b": 0}, showlegend=False
+    )
+    return fig

@@ -10,8 +10,6 @@ import lightning as L
 import numpy as np
 import torch
 
-from gan3d.errors import DataError
-
 
 class SampleSheetCallback(L.Callback):
     """Every `every_n_epochs` (20, as the paper), save a PNG sheet of samples from fixed noise and of
@@ -49,8 +47,7 @@ class SampleSheetCallback(L.Callback):
 
     @torch.no_grad()
     def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, epoch: int) -> list[Path]:
-        from gan3d.export.figures import plot_image_sheet, shaded_image
-        from gan3d.export.mesh import voxels_to_mesh
+        from gan3d.export.figures import grid_thumbnail, plot_image_sheet
 
         model = pl_module.model  # type: ignore[attr-defined]
         was_training = model.training
@@ -77,13 +74,7 @@ class SampleSheetCallback(L.Callback):
         out_dir = Path(trainer.log_dir or trainer.default_root_dir) / "samples"
         written = []
         for name, grids in sheets.items():
-            images = []
-            for grid in grids.cpu().numpy():
-                try:
-                    mesh = voxels_to_mesh(grid[0], 0.5)
-                    images.append(shaded_image(mesh.verts, mesh.faces, size=128))
-                except DataError:  # an empty sample: show a blank panel rather than fail the run
-                    images.append(np.full((128, 128), 255, dtype=np.uint8))
+            images = [grid_thumbnail(grid[0], size=128) for grid in grids.cpu().numpy()]
             path = plot_image_sheet(images, out_dir / f"{name}_epoch{epoch:04d}.png", columns=4)
             written.append(path)
             experiment = getattr(trainer.logger, "experiment", None)

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import trimesh
+
+from gan3d.cli.main import main
+from gan3d.pipelines.demo_report import MARGIN_TARGET
+from tests.browser import CHROMIUM, probe, screenshot
+
+TINY = ["--minutes", "0.05", "--per-class", "10", "--classes", "chair,table", "--jobs", "1"]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """One tiny demo run (10 s of training) shared by the tests below."""
+    out = tmp_path_factory.mktemp("demo")
+    import contextlib
+    import io
+
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        assert main(["demo", "--out", str(out), *TINY]) == 0
+    return out, stdout.getvalue()
+
+
+def test_demo_writes_report_metrics_meshes_and_model(demo: tuple[Path, str]) -> None:
+    out, _ = demo
+    html = (out / "report.html").read_text()
+    for heading in ("Results on held-out objects", "Training curves", "Random samples", "Latent interpolation"):
+        assert heading in html
+    assert "3D viewer" in html and "Mesh3d" in html.replace("mesh3d", "Mesh3d")
+    assert '<script src="http' not in html, "the report must open offline"
+    assert html.count("data:image/png;base64,") >= 4  # curves, samples, reconstructions, interpolation
+    for name in ("curves", "samples", "reconstructions", "interpolation"):
+        assert (out / "figures" / f"{name}.png").stat().st_size > 1000
+    assert (out / "model" / "model.safetensors").exists()
+    assert list((out / "runs" / "demo").glob("version_0/events.out.tfevents.*")), "TensorBoard logs"
+    assert (out / "runs" / "demo" / "version_0" / "metrics.csv").exists()
+    meshes = sorted((out / "meshes").rglob("*.obj"))
+    assert meshes
+    truth = [m for m in meshes if m.name.endswith("_truth.obj")]
+    assert truth and all(trimesh.load(m, force="mesh").is_watertight for m in truth)
+
+
+def test_demo_numbers_are_consistent(demo: tuple[Path, str]) -> None:
+    out, stdout = demo
+    metrics = json.loads((out / "metrics.json").read_text())
+    rows = metrics["single_view"]["per_object"]
+    assert len(rows) == 2 * 2  # 10 per class, 80% train: 2 held-out objects per class
+    overall = metrics["single_view"]["overall"]
+    assert overall["iou"] == pytest.approx(np.mean([r["iou"] for r in rows]))
+    assert metrics["margin_over_baseline"] == pytest.approx(overall["iou"] - overall["baseline_iou"])
+    assert metrics["multi_view"]["settings"]["views"] == 3
+    assert set(metrics["sample_recognition"]["per_class"]) == {"chair", "table"}
+    # the two numbers the issue asks for are printed, and an unmet target is said, not hidden
+    assert f"single-view IoU {overall['iou']:.3f} vs mean-shape baseline {overall['baseline_iou']:.3f}" in stdout
+    assert "samples recognised as their class" in stdout
+    if metrics["margin_over_baseline"] < MARGIN_TARGET:
+        assert "too small a budget" in stdout and "MISSES" in stdout
+
+
+def test_demo_model_reloads_with_the_same_reconstruction(demo: tuple[Path, str]) -> None:
+    from gan3d.pipelines.evaluate_model import evaluate_reconstruction
+    from gan3d.pipelines.voxel_gan import load_model
+
+    out, _ = demo
+    loaded = load_model(out / "model")
+    again = evaluate_reconstruction(loaded, out / "data", "test", views=1)
+    metrics = json.loads((out / "metrics.json").read_text())
+    torch.testing.assert_close(again["overall"]["iou"], metrics["single_view"]["overall"]["iou"])
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="needs Debian's chromium (apt-get install chromium)")
+def test_report_loads_in_chromium_without_errors(demo: tuple[Path, str], tmp_path: Path) -> None:
+    from PIL import Image
+
+    out, _ = demo
+    found = probe(out / "report.html", tmp_path, "#viewer")
+    assert found["errors"] == [], f"JavaScript errors: {found['errors']}"
+    assert found["canvases"] >= 1, "the 3D viewer made no canvas"
+    rect = found["rect"]
+    shot = screenshot(out / "report.html", tmp_path / "shot.png", 1300, int(rect["y"] + rect["h"]) + 20)
+    image = np.asarray(Image.open(shot).convert("L")).astype(int)
+    x, y, w, h = (int(rect[k]) for k in ("x", "y", "w", "h"))
+    viewer = image[y + 40 : y + h - 10, x : x + min(w, 1200)]
+    assert (viewer < 200).mean() > 0.01, "the 3D viewer is blank"
+    assert len(np.unique(viewer)) > 10, "no shading: no mesh was drawn"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--minutes", "0"], "--minutes must be positive"),
+        (["--classes", "chair,teapot"], "--classes needs 2+ of"),
+        (["--per-class", "2"], "--per-class must be at least 5"),
+    ],
+)
+def test_demo_rejects_bad_options(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    assert main(["demo", "--out", str(tmp_path / "d"), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert not (tmp_path / "d" / "report.html").exists()
+
+
+@pytest.mark.slow
+def test_full_demo_beats_the_baseline(tmp_path: Path) -> None:
+    """The issue's bar with the default settings (8 minutes on 2 cores): RUN_SLOW=1."""
+    assert main(["demo", "--out", str(tmp_path / "d")]) == 0
+    metrics = json.loads((tmp_path / "d" / "metrics.json").read_text())
+    assert metrics["margin_over_baseline"] >= MARGIN_TARGET
+    assert metrics["sample_recognition"]["overall"] > 0.5
