@@ -7,10 +7,11 @@ or the exception type for anything unexpected) and reported once at the end.
 from __future__ import annotations
 
 import concurrent.futures as futures
+import itertools
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from gan3d.errors import Gan3dError
+
+IN_FLIGHT_PER_WORKER = 4  # queued items per worker: keeps every worker busy, bounds memory
 
 
 @dataclass(frozen=True)
@@ -49,18 +52,21 @@ def _call(job: Callable[..., bool], item: Any, kwargs: dict[str, Any]) -> tuple[
 
 def run_batch(
     job: Callable[..., bool],
-    items: Sequence[Any],
+    items: Iterable[Any],
     jobs: int = 1,
     description: str = "working",
+    total: int | None = None,
     **kwargs: Any,
 ) -> BatchResult:
     """Apply `job(item, **kwargs)` to every item; `job` returns False when it skipped finished work.
 
     Args:
         job: a module-level function (picklable for worker processes).
-        items: the inputs, typically paths.
+        items: the inputs, typically paths; may be a lazy iterable (e.g. generated grids): at most a
+            few items per worker are in flight, so memory stays bounded however many there are.
         jobs: worker processes; 1 runs in this process (easier to debug and profile).
         description: label of the progress bar.
+        total: the item count for the bar when `items` has no length.
     """
     console = Console(stderr=True)
     done = skipped = 0
@@ -75,7 +81,7 @@ def run_batch(
         transient=False,
     )
     with progress:
-        task = progress.add_task(description, total=len(items))
+        task = progress.add_task(description, total=len(items) if isinstance(items, Sized) else total)
 
         def record(item: Any, outcome: tuple[bool, str | None]) -> None:
             nonlocal done, skipped
@@ -95,9 +101,19 @@ def run_batch(
             # spawn, not fork: a forked child inherits the parent's OpenMP/torch thread state
             context = multiprocessing.get_context("spawn")
             with futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker) as pool:
-                pending = {pool.submit(_call, job, item, kwargs): item for item in items}
-                for future in futures.as_completed(pending):
-                    record(pending[future], future.result())
+                remaining = iter(items)
+                pending: dict[futures.Future, Any] = {}
+
+                def submit_more() -> None:
+                    for item in itertools.islice(remaining, IN_FLIGHT_PER_WORKER * jobs - len(pending)):
+                        pending[pool.submit(_call, job, item, kwargs)] = item
+
+                submit_more()
+                while pending:
+                    finished, _ = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
+                    for future in finished:
+                        record(pending.pop(future), future.result())
+                    submit_more()
     return BatchResult(done, skipped, failures)
 
 

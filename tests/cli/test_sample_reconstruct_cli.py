@@ -120,3 +120,21 @@ def test_interpolation_ends_are_the_endpoints() -> None:
     with torch.no_grad():
         torch.testing.assert_close(line[0], model.generate(a)[0])
         torch.testing.assert_close(line[-1], model.generate(b)[0])
+
+
+def test_parallel_sampling_writes_the_same_files(tmp_path: Path, export_dir: Path) -> None:
+    base = ["sample", "--ckpt", str(export_dir), "--n", "5", "--batch-size", "2"]
+    assert main([*base, "--jobs", "1", "--out", str(tmp_path / "one")]) == 0
+    assert main([*base, "--jobs", "2", "--out", str(tmp_path / "two")]) == 0
+    one = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").iterdir() if p.suffix != ".png")
+    two = sorted(p.relative_to(tmp_path / "two") for p in (tmp_path / "two").iterdir() if p.suffix != ".png")
+    assert one == two and len(one) == 10
+    for name in one:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+
+
+def test_sampling_grids_only_in_bf16(tmp_path: Path, export_dir: Path) -> None:
+    out = tmp_path / "s"
+    args = ["sample", "--ckpt", str(export_dir), "--n", "3", "--format", "none", "--precision", "bf16"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert len(list(out.glob("*.binvox"))) == 3 and not list(out.glob("*.obj"))

@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--classes", default=None, help="comma-separated built-in classes (default chair,table,sofa,car)"
     )
     parser.add_argument("--per-class", type=int, default=None, help="objects per class (default 200)")
+    parser.add_argument(
+        "--precision", default="32-true", choices=["32-true", "bf16-mixed"], help="training precision (default 32-true)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the data and the run (default 0)")
     parser.add_argument("--jobs", type=int, default=None, help="worker processes for the data (default: all cores)")
     parser.set_defaults(run=run)
@@ -53,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     start = time.monotonic()
     if not args.minutes > 0:
         raise ConfigError("--minutes must be positive")
-    settings = DemoSettings(seed=args.seed)
+    settings = DemoSettings(seed=args.seed, precision=args.precision)
     if args.classes is not None:
         classes = tuple(c.strip() for c in args.classes.split(",") if c.strip())
         unknown = sorted(set(classes) - set(CLASSES))

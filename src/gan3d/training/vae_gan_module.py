@@ -25,6 +25,7 @@ from gan3d.losses.reconstruction import reconstruction_loss
 from gan3d.losses.ssim import ssim_loss
 from gan3d.metrics.iou import voxel_iou
 from gan3d.metrics.ssim3d import ssim3d
+from gan3d.models.memory_format import channels_last_3d_input, to_channels_last_3d
 from gan3d.models.vae_gan import VaeGan
 from gan3d.registry import get_model
 
@@ -46,6 +47,8 @@ class VaeGanModule(L.LightningModule):
         soft_labels: real ~ U[0.7, 1.2], fake ~ U[0, 0.3] (§2.6.3).
         ssim_weight: weight alpha3 of L_SSIM = 1 - SSIM in both L_G and L_E (§2.6.5); 0 disables.
         class_names: class names in label order (conditional models; kept in checkpoints).
+        channels_last: keep 3D conv weights and voxel batches channels-last-3d (NDHWC): same algorithm,
+            faster 3D convolutions on CPU (oneDNN); see `benchmarks/bm_train_step.py`.
         seed: noise and dropout are reseeded from (seed, step) at every training step, so a run resumed
             from a checkpoint continues exactly as an uninterrupted one.
     """
@@ -67,12 +70,15 @@ class VaeGanModule(L.LightningModule):
         soft_labels: bool = False,
         ssim_weight: float = 0.0,
         class_names: list[str] | None = None,
+        channels_last: bool = True,
         seed: int = 0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.model: VaeGan = get_model(model, **(model_kwargs or {}))  # type: ignore[assignment]
+        if channels_last:
+            to_channels_last_3d(self.model)
         self.d_skipped = 0  # discriminator steps skipped by the adaptive rule, for tests and logs
         self._sync_grads = False
 
@@ -93,8 +99,9 @@ class VaeGanModule(L.LightningModule):
             for group in optimizer.param_groups:
                 for param in group["params"]:
                     if param.grad is not None:
-                        torch.distributed.all_reduce(param.grad)
-                        param.grad.div_(world)
+                        grad = param.grad.contiguous()  # collectives need a dense default layout
+                        torch.distributed.all_reduce(grad)
+                        param.grad.copy_(grad.div_(world))
         optimizer.step()
 
     def _mean_across_ranks(self, value: float) -> float:
@@ -125,7 +132,7 @@ class VaeGanModule(L.LightningModule):
         hp = self.hparams
         opts = self.optimizers()
         opt_d, opt_g = opts[0], opts[1]
-        voxels = batch["voxels"]
+        voxels = self._layout(batch["voxels"])
         labels = batch["label"] if self.model.num_classes else None
         n = len(voxels)
         z = torch.randn(n, self.model.latent_dim, device=self.device)
@@ -205,8 +212,11 @@ class VaeGanModule(L.LightningModule):
     def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         self._shared_eval(batch, "test")
 
+    def _layout(self, voxels: torch.Tensor) -> torch.Tensor:
+        return channels_last_3d_input(voxels) if self.hparams.channels_last else voxels
+
     def _shared_eval(self, batch: dict[str, Any], stage: str) -> None:
-        voxels = batch["voxels"]
+        voxels = self._layout(batch["voxels"])
         labels = batch["label"] if self.model.num_classes else None
         n = len(voxels)
         real_logits = self.model.discriminator(voxels, labels)
