@@ -23,6 +23,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from gan3d.training.quiet import quiet_lightning  # noqa: E402
 from gan3d.training.vae_gan_module import VaeGanModule  # noqa: E402
 
 BATCH = {32: 20, 64: 10}  # §2.6.4, §2.6.7
@@ -100,18 +101,20 @@ def module_step_seconds(res: int, steps: int, precision: str = "32-true", channe
 
     timer = Timer()
     module = VaeGanModule(f"gan_{res}", d_accuracy_threshold=None, channels_last=channels_last)
-    trainer = L.Trainer(
-        precision=precision,
-        max_epochs=1,
-        limit_train_batches=steps + 1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        callbacks=[timer],
-    )
-    trainer.fit(module, DataLoader(Grids(), batch_size=BATCH[res]))
+    trainer_kwargs = {
+        "precision": precision,
+        "max_epochs": 1,
+        "limit_train_batches": steps + 1,
+        "logger": False,
+        "enable_checkpointing": False,
+        "enable_progress_bar": False,
+        "enable_model_summary": False,
+        "limit_val_batches": 0,
+        "callbacks": [timer],
+    }
+    with quiet_lightning():
+        trainer = L.Trainer(**trainer_kwargs)
+        trainer.fit(module, DataLoader(Grids(), batch_size=BATCH[res]))
     return sum(timer.times[1:]) / len(timer.times[1:])
 
 

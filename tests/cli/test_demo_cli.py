@@ -12,12 +12,13 @@ from gan3d.cli.main import main
 from gan3d.pipelines.demo_report import MARGIN_TARGET
 from tests.browser import CHROMIUM, probe, screenshot
 
-TINY = ["--minutes", "0.05", "--per-class", "10", "--classes", "chair,table", "--jobs", "1"]
+# bounded by epochs, not wall time, so the run is the same on any machine
+TINY = ["--minutes", "10", "--epochs", "5", "--per-class", "10", "--classes", "chair,table", "--jobs", "1"]
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """One tiny demo run (10 s of training) shared by the tests below."""
+    """One tiny demo run (5 epochs of one batch) shared by the tests below."""
     out = tmp_path_factory.mktemp("demo")
     import contextlib
     import io
@@ -98,6 +99,7 @@ def test_report_loads_in_chromium_without_errors(demo: tuple[Path, str], tmp_pat
         (["--minutes", "0"], "--minutes must be positive"),
         (["--classes", "chair,teapot"], "--classes needs 2+ of"),
         (["--per-class", "2"], "--per-class must be at least 5"),
+        (["--epochs", "0"], "--epochs must be at least 1"),
     ],
 )
 def test_demo_rejects_bad_options(

@@ -59,6 +59,20 @@ def test_grids_are_cached(synth_root: Path, monkeypatch: pytest.MonkeyPatch) -> 
     torch.testing.assert_close(ds[3]["voxels"], first)
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_cached_views_are_exactly_the_decoded_ones(
+    synth_root: Path, monkeypatch: pytest.MonkeyPatch, channels: int
+) -> None:
+    plain = ShapeDataset(synth_root, 16, "train", views=4, image_size=24, channels=channels)
+    cached = ShapeDataset(synth_root, 16, "train", views=4, image_size=24, channels=channels, cache_views=True)
+    first = cached[2]["images"]
+    assert torch.equal(first, plain[2]["images"])  # uint8 storage loses nothing: the pixels were 8-bit
+    import gan3d.data.datasets as datasets
+
+    monkeypatch.setattr(datasets, "load_view_image", lambda *a: (_ for _ in ()).throw(AssertionError("re-read")))
+    assert torch.equal(cached[2]["images"], first)
+
+
 def test_datamodule_batches(synth_root: Path) -> None:
     dm = ShapeDataModule(synth_root, 16, batch_size=4, views=2, image_size=16, augment=True)
     dm.setup()

@@ -28,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--classes", default=None, help="comma-separated built-in classes (default chair,table,sofa,car)"
     )
     parser.add_argument("--per-class", type=int, default=None, help="objects per class (default 200)")
+    parser.add_argument("--epochs", type=int, help="stop after this many epochs if --minutes is not spent first")
     parser.add_argument(
         "--precision", default="32-true", choices=["32-true", "bf16-mixed"], help="training precision (default 32-true)"
     )
@@ -63,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
         if unknown or len(classes) < 2:
             raise ConfigError(f"--classes needs 2+ of {', '.join(CLASSES)}; got {args.classes!r}")
         settings = dataclasses.replace(settings, classes=classes)
+    if args.epochs is not None:
+        if args.epochs < 1:
+            raise ConfigError("--epochs must be at least 1")
+        settings = dataclasses.replace(settings, max_epochs=args.epochs)
     if args.per_class is not None:
         if args.per_class < 5:
             raise ConfigError("--per-class must be at least 5 (4 to train on, 1 held out)")

@@ -36,6 +36,7 @@ class ShapeDataModule(L.LightningDataModule):
     With `synthesize=True` (the default) a `root` that lacks the data is filled with the built-in
     dataset first (`classes`, default chair; `synth_per_class` objects each), so every config runs
     out of the box; point `root` at a prepared ModelNet / R2N2 folder to train on real data.
+    Grids are kept in memory once decoded; `cache_views=True` keeps the views too (small datasets).
     """
 
     def __init__(
@@ -52,6 +53,7 @@ class ShapeDataModule(L.LightningDataModule):
         num_workers: int = 0,
         synthesize: bool = True,
         synth_per_class: int = 100,
+        cache_views: bool = False,
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -73,6 +75,7 @@ class ShapeDataModule(L.LightningDataModule):
             hp.image_size,
             hp.channels,
             AugmentSettings() if augment else None,
+            cache_views=hp.cache_views,
         )
 
     def prepare_data(self) -> None:
