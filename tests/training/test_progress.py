@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import pytest
 import torch
 
 from gan3d.training.progress import TimeBudgetProgressBar
@@ -24,3 +25,25 @@ def test_bar_fills_to_the_budget_and_stops(monkeypatch) -> None:  # noqa: ANN001
     progress = bar._progress
     bar.on_train_end(trainer, None)
     assert bar._progress is None and progress.tasks[0].completed == 0.5
+
+
+def test_cosine_decay_factor_and_epoch_progress() -> None:
+    from gan3d.training.progress import BudgetCosineDecay
+
+    decay = BudgetCosineDecay(budget_s=1e9, max_epochs=4, floor=0.1)
+    assert decay.factor(0.0) == 1.0 and decay.factor(1.0) == pytest.approx(0.1)
+    assert decay.factor(0.5) == pytest.approx(0.55)
+    params = [torch.nn.Parameter(torch.zeros(1))]
+    opts = [torch.optim.Adam(params, lr=0.01), torch.optim.Adam(params, lr=0.002)]
+    trainer = SimpleNamespace(
+        optimizers=opts, num_training_batches=10, current_epoch=2, fit_loop=SimpleNamespace(batch_idx=0)
+    )
+    module = SimpleNamespace(log=lambda *a, **k: None)
+    decay.on_train_start(trainer, module)
+    assert decay.progress(trainer) == pytest.approx(0.5)  # 20 of 40 batches; the time budget is far away
+    decay.on_train_batch_start(trainer, module, None, 0)
+    assert opts[0].param_groups[0]["lr"] == pytest.approx(0.01 * 0.55)
+    assert opts[1].param_groups[0]["lr"] == pytest.approx(0.002 * 0.55)
+    trainer.current_epoch = 4
+    decay.on_train_batch_start(trainer, module, None, 0)  # the rate is set from the first one, not compounded
+    assert opts[0].param_groups[0]["lr"] == pytest.approx(0.01 * 0.1)

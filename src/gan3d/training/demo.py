@@ -17,7 +17,7 @@ from typing import Any
 import lightning as L
 
 from gan3d.data.datamodule import ShapeDataModule
-from gan3d.training.progress import TimeBudgetProgressBar
+from gan3d.training.progress import BudgetCosineDecay, TimeBudgetProgressBar
 from gan3d.training.quiet import quiet_lightning
 from gan3d.training.vae_gan_module import VaeGanModule
 
@@ -116,6 +116,7 @@ def train_demo_model(
             logger=[tensorboard, csv],
             callbacks=[
                 TimeBudgetProgressBar(budget_s, description="train"),
+                BudgetCosineDecay(budget_s, settings.max_epochs),
                 ModelCheckpoint(save_last=True, save_top_k=0, every_n_epochs=settings.val_every_n_epochs),
             ],
             check_val_every_n_epoch=settings.val_every_n_epochs,
