@@ -121,7 +121,7 @@ def module_step_seconds(res: int, steps: int, precision: str = "32-true", channe
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--res", type=int, nargs="+", default=[32, 64])
-    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=8)
     args = parser.parse_args()
     torch.manual_seed(0)
     peak = matmul_peak()

@@ -174,13 +174,12 @@ def plot_training_curves(
                 continue
             xs, ys = series[name]
             color = f"C{i}"
-            window = min(smooth, len(ys))
-            if window > 2:
+            if smooth > 1 and len(ys) >= 4 * smooth:  # dense per-step series: raw faint, average on top
                 ax.plot(xs, ys, color=color, alpha=0.25, linewidth=0.8)
-                kernel = np.ones(window) / window
-                ax.plot(xs[window - 1 :], np.convolve(ys, kernel, mode="valid"), color=color, label=label)
-            else:
-                ax.plot(xs, ys, color=color, marker="o", label=label)
+                kernel = np.ones(smooth) / smooth
+                ax.plot(xs[smooth - 1 :], np.convolve(ys, kernel, mode="valid"), color=color, label=label)
+            else:  # a few points (per-validation values): as they are
+                ax.plot(xs, ys, color=color, marker="o", markersize=3, label=label)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
