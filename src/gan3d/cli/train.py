@@ -63,7 +63,14 @@ def train(argv: Sequence[str]) -> int:
     ckpt = cli.config.get("ckpt_path")
     if ckpt == "last":
         ckpt = _last_checkpoint(cli.trainer)
-    cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=ckpt)
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    from gan3d.errors import ConfigError
+
+    try:
+        cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=ckpt)
+    except MisconfigurationException as err:  # e.g. resuming past --trainer.max_epochs: say it in one line
+        raise ConfigError(" ".join(str(err).split())) from None
     return 0
 
 
