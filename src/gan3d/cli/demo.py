@@ -8,7 +8,10 @@ mean-shape baseline, exports meshes and the model, and writes DIR/report.html.
 from __future__ import annotations
 
 import argparse
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 # seconds kept for scoring, figures, meshes and the report after training (measured ~40 s on 2 cores)
 RESERVE_S = 45.0
@@ -39,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import dataclasses
+    import json
     import platform
     import sys
     import time
@@ -50,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
     from gan3d.data.synthetic import CLASSES
     from gan3d.errors import ConfigError, DataError
     from gan3d.export.checkpoint import save_pretrained
+    from gan3d.files import write_text_atomic
     from gan3d.pipelines.demo_report import MARGIN_TARGET, score_demo, verdict, write_demo_outputs
     from gan3d.pipelines.voxel_gan import LoadedModel
     from gan3d.training.demo import BUILDER, DemoSettings, train_demo_model
@@ -99,22 +104,22 @@ def run(args: argparse.Namespace) -> int:
         budget = MIN_TRAIN_S
     say(f"gan3d demo: 2/3 training for {budget / 60:.1f} min (logs: {out / 'runs'})\n")
     train_start = time.monotonic()
-    module, log_dir = train_demo_model(out / "data", out / "runs" / "demo", settings, budget)
+    run_ = train_demo_model(out / "data", out / "runs" / "demo", settings, budget)
+    module = run_.module
     train_s = time.monotonic() - train_start
     classes = list(settings.classes)
     save_pretrained(module.model, out / "model", BUILDER, class_names=classes)
     loaded = LoadedModel(module.model, BUILDER, classes)
 
     say("gan3d demo: 3/3 scoring held-out objects, exporting meshes, writing the report\n")
-    with _stage_progress() as (progress, task):
+    with _stage_progress(total=6) as (progress, task):
 
         def advance(name: str) -> None:
             progress.update(task, advance=1, status=name)
 
         advance("scoring")
         scores = score_demo(loaded, out / "data", settings.train_views, seed=settings.seed)
-        steps = module.trainer.global_step if module._trainer is not None else 0
-        epochs = module.trainer.current_epoch if module._trainer is not None else 0
+        steps, epochs = run_.steps, run_.epochs
         run_info = {
             "summary": f"Trained {train_s / 60:.1f} min ({epochs} epochs, {steps} optimiser steps) on "
             f"{len(classes)} classes x {int(settings.per_class * 0.8)} training objects at {settings.resolution}^3; "
@@ -125,8 +130,11 @@ def run(args: argparse.Namespace) -> int:
             "steps": steps,
             "settings": settings.to_json(),
         }
-        artifacts = write_demo_outputs(loaded, out / "data", scores, log_dir, out, run_info, progress=advance)
-        run_info["total_seconds"] = round(time.monotonic() - start, 1)
+        artifacts = write_demo_outputs(loaded, out / "data", scores, run_.log_dir, out, run_info, progress=advance)
+    total_s = round(time.monotonic() - start, 1)
+    metrics = json.loads(artifacts.metrics.read_text())
+    metrics["run"]["total_seconds"] = total_s
+    write_text_atomic(artifacts.metrics, json.dumps(metrics, indent=1))
 
     show = sys.stdout.write
     show(f"gan3d demo: {verdict(scores)}\n")
@@ -135,32 +143,27 @@ def run(args: argparse.Namespace) -> int:
             f"gan3d demo: {args.minutes:g} min was too small a budget to beat the baseline by {MARGIN_TARGET:.2f}; "
             "try a larger --minutes\n"
         )
-    show(f"gan3d demo: done in {run_info['total_seconds'] / 60:.1f} min; open {artifacts.report}\n")
+    show(f"gan3d demo: done in {total_s / 60:.1f} min; open {artifacts.report}\n")
     return 0
 
 
-def _stage_progress():  # noqa: ANN202
+@contextlib.contextmanager
+def _stage_progress(total: int) -> Iterator[tuple[Any, Any]]:
     """A rich bar over the post-training steps (score, curves, samples, reconstructions, interpolation, report)."""
-    import contextlib
     import os
     import sys
 
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    @contextlib.contextmanager
-    def manager():  # noqa: ANN202
-        progress = Progress(
-            TextColumn("[bold]report"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[status]}"),
-            console=Console(stderr=True),
-            disable=not sys.stderr.isatty() and os.environ.get("GAN3D_PROGRESS") != "1",
-        )
-        with progress:
-            task = progress.add_task("report", total=6, status="")
-            yield progress, task
-
-    return manager()
+    progress = Progress(
+        TextColumn("[bold]report"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[status]}"),
+        console=Console(stderr=True),
+        disable=not sys.stderr.isatty() and os.environ.get("GAN3D_PROGRESS") != "1",
+    )
+    with progress:
+        yield progress, progress.add_task("report", total=total, status="")

@@ -62,10 +62,20 @@ class DemoSettings:
         return {**asdict(self), "classes": list(self.classes), "builder": BUILDER, "model_kwargs": self.model_kwargs()}
 
 
+@dataclass(frozen=True)
+class DemoRun:
+    """A finished demo training run: the module (eval mode), its log folder, how far it got."""
+
+    module: VaeGanModule
+    log_dir: Path
+    epochs: int
+    steps: int
+
+
 def train_demo_model(
     data_root: str | os.PathLike[str], run_dir: str | os.PathLike[str], settings: DemoSettings, budget_s: float
-) -> tuple[VaeGanModule, Path]:
-    """Train for `budget_s` seconds of wall time; returns the module (eval mode) and its log folder.
+) -> DemoRun:
+    """Train for `budget_s` seconds of wall time (or `settings.max_epochs`, whichever ends first).
 
     Logs go to TensorBoard and CSV in `run_dir/version_N/`, with `checkpoints/last.ckpt` (resumable
     with `gan3d train`, the hyper-parameters are in the checkpoint).
@@ -126,4 +136,4 @@ def train_demo_model(
         )
         trainer.fit(module, datamodule=data)
     module.model.eval()
-    return module, Path(csv.log_dir)
+    return DemoRun(module, Path(csv.log_dir), trainer.current_epoch, trainer.global_step)
