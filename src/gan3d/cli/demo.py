@@ -139,9 +139,10 @@ def run(args: argparse.Namespace) -> int:
     show = sys.stdout.write
     show(f"gan3d demo: {verdict(scores)}\n")
     if scores.margin < MARGIN_TARGET:
+        budget_text = f"{args.minutes:g} min" + (f" / {args.epochs} epochs" if args.epochs else "")
         show(
-            f"gan3d demo: {args.minutes:g} min was too small a budget to beat the baseline by {MARGIN_TARGET:.2f}; "
-            "try a larger --minutes\n"
+            f"gan3d demo: {budget_text} was too small a budget to beat the baseline by {MARGIN_TARGET:.2f}; "
+            f"try a larger --minutes{' or --epochs' if args.epochs else ''}\n"
         )
     show(f"gan3d demo: done in {total_s / 60:.1f} min; open {artifacts.report}\n")
     return 0
