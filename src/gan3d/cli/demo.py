@@ -42,7 +42,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import dataclasses
-    import json
     import platform
     import sys
     import time
@@ -54,8 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from gan3d.data.synthetic import CLASSES
     from gan3d.errors import ConfigError, DataError
     from gan3d.export.checkpoint import save_pretrained
-    from gan3d.files import write_text_atomic
-    from gan3d.pipelines.demo_report import MARGIN_TARGET, score_demo, verdict, write_demo_outputs
+    from gan3d.pipelines.demo_report import MARGIN_TARGET, score_demo, verdict, write_demo_metrics, write_demo_outputs
     from gan3d.pipelines.voxel_gan import LoadedModel
     from gan3d.training.demo import BUILDER, DemoSettings, train_demo_model
 
@@ -132,9 +130,7 @@ def run(args: argparse.Namespace) -> int:
         }
         artifacts = write_demo_outputs(loaded, out / "data", scores, run_.log_dir, out, run_info, progress=advance)
     total_s = round(time.monotonic() - start, 1)
-    metrics = json.loads(artifacts.metrics.read_text())
-    metrics["run"]["total_seconds"] = total_s
-    write_text_atomic(artifacts.metrics, json.dumps(metrics, indent=1))
+    write_demo_metrics(out, scores, {**run_info, "total_seconds": total_s})
 
     show = sys.stdout.write
     show(f"gan3d demo: {verdict(scores)}\n")

@@ -74,8 +74,9 @@ def score_demo(
     single = evaluate_reconstruction(loaded, data_root, "test", views=1)
     multi = evaluate_reconstruction(loaded, data_root, "test", views=multi_views)
     train = ShapeDataset(data_root, loaded.model.config["resolution"], "train", classes)
-    reference = torch.stack([train[i]["voxels"] for i in range(len(train))])
-    reference_labels = torch.tensor([train[i]["label"] for i in range(len(train))])
+    items = [train[i] for i in range(len(train))]
+    reference = torch.stack([item["voxels"] for item in items])
+    reference_labels = torch.tensor([item["label"] for item in items])
     samples, labels = [], []
     for k, name in enumerate(classes):
         samples.append(generate(loaded, samples_per_class, name, seed=seed + k))
@@ -100,7 +101,6 @@ class DemoArtifacts:
     """Paths of what `write_demo_outputs` wrote."""
 
     report: Path
-    metrics: Path
     figures: dict[str, Path]
     meshes: list[Path]
 
@@ -125,7 +125,7 @@ def write_demo_outputs(
     interpolation_steps: int = 8,
     progress: Any = None,
 ) -> DemoArtifacts:
-    """Figures, meshes, `metrics.json` and `report.html` under `out`.
+    """Figures, meshes and `report.html` under `out` (`write_demo_metrics` writes `metrics.json`).
 
     Args:
         loaded: the trained model (eval mode).
@@ -138,8 +138,7 @@ def write_demo_outputs(
         progress: optional callable(str) told each step's name (drives the CLI's progress bar).
     """
     from gan3d.export.figures import grid_thumbnail, plot_image_sheet, plot_training_curves, read_metrics_csv
-    from gan3d.export.mesh import export_mesh, voxels_to_mesh
-    from gan3d.files import write_text_atomic
+    from gan3d.export.mesh import export_mesh
     from gan3d.pipelines.voxel_gan import generate, interpolate
 
     def step(name: str) -> None:
@@ -168,7 +167,7 @@ def write_demo_outputs(
             sample_images.append(grid_thumbnail(grid[0].numpy()))
             sample_titles.append(f"{name} {j + 1}")
             if j < 2:
-                mesh = _mesh_or_none(voxels_to_mesh, grid[0])
+                mesh = _mesh_or_none(grid[0])
                 if mesh is not None:
                     meshes.append(export_mesh(mesh, mesh_dir / "samples" / f"{name}_{j + 1}.obj"))
                     if j == 0:
@@ -180,6 +179,7 @@ def write_demo_outputs(
     common = {"image_size": model.image_size, "channels": model.config["channels"]}
     test = ShapeDataset(data_root, model.config["resolution"], "test", classes, views=views, **common)
     picked = _first_per_class(test, objects_per_class)
+    shown_in_viewer = set(_first_per_class(test, 1))
     recon_images, recon_titles = [], []
     for index in picked:
         item = test[index]
@@ -192,10 +192,10 @@ def write_demo_outputs(
         recon_titles += [f"{item['id']}: input view", "from 1 view", f"from {views} views", "ground truth"]
         stem = mesh_dir / "reconstructions" / item["class_name"] / item["id"]
         for suffix, grid in (("_from_1_view", single), (f"_from_{views}_views", several), ("_truth", truth)):
-            mesh = _mesh_or_none(voxels_to_mesh, grid)
+            mesh = _mesh_or_none(grid)
             if mesh is not None:
                 meshes.append(export_mesh(mesh, stem.with_name(stem.name + suffix + ".obj")))
-                if suffix == "_from_1_view" and index == _first_per_class(test, 1)[classes.index(item["class_name"])]:
+                if suffix == "_from_1_view" and index in shown_in_viewer:
                     viewer.append((f"from 1 view: {item['id']}", mesh))
     figures["reconstructions"] = plot_image_sheet(
         recon_images, figures_dir / "reconstructions.png", recon_titles, columns=4
@@ -209,27 +209,36 @@ def write_demo_outputs(
             continue
         ends = [model.encode(test[i]["images"][None, :1])[0] for i in pair]
         grids = interpolate(loaded, ends[0], ends[1], interpolation_steps, name if model.num_classes else None)
+        first, last = (test.records[i].stem for i in pair)
         for j, grid in enumerate(grids):
             strip_images.append(grid_thumbnail(grid[0].numpy()))
-            strip_titles.append(test[pair[0]]["id"] if j == 0 else test[pair[1]]["id"] if j == len(grids) - 1 else "")
+            strip_titles.append(first if j == 0 else last if j == len(grids) - 1 else "")
     if strip_images:
         figures["interpolation"] = plot_image_sheet(
             strip_images, figures_dir / "interpolation.png", strip_titles, columns=interpolation_steps
         )
 
     step("report")
-    metrics_path = out / "metrics.json"
-    write_text_atomic(metrics_path, json.dumps({**scores.to_json(), "run": run_info}, indent=1, default=str))
     report = _write_report(out / "report.html", scores, figures, viewer, run_info, meshes, out)
-    return DemoArtifacts(report, metrics_path, figures, meshes)
+    return DemoArtifacts(report, figures, meshes)
 
 
-def _mesh_or_none(to_mesh: Any, grid: torch.Tensor | np.ndarray) -> Any:
+def write_demo_metrics(out: str | os.PathLike[str], scores: DemoScores, run_info: dict[str, Any]) -> Path:
+    """`out/metrics.json`: every score with its settings, and the run's settings and timings."""
+    from gan3d.files import write_text_atomic
+
+    path = Path(out) / "metrics.json"
+    write_text_atomic(path, json.dumps({**scores.to_json(), "run": run_info}, indent=1, default=str))
+    return path
+
+
+def _mesh_or_none(grid: torch.Tensor | np.ndarray) -> Any:
     """The marching-cubes mesh of a grid, or None for an empty one."""
     from gan3d.errors import DataError
+    from gan3d.export.mesh import voxels_to_mesh
 
     try:
-        return to_mesh(grid, 0.5)
+        return voxels_to_mesh(grid, 0.5)
     except DataError:
         return None
 
