@@ -15,8 +15,9 @@ import trimesh
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gan3d.data.mesh_io import Mesh, load_mesh  # noqa: E402
 from gan3d.data.render_views import ViewSettings, render_views  # noqa: E402
+from gan3d.io.mesh import load_mesh  # noqa: E402
+from gan3d.structures.mesh import Mesh  # noqa: E402
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "real"
 

@@ -19,9 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.reference import voxel_centres_inside  # noqa: E402
 
-from gan3d.data.mesh_io import Mesh, load_mesh  # noqa: E402
 from gan3d.data.synthetic import CLASSES, make_shape  # noqa: E402
 from gan3d.data.voxelize import voxelize  # noqa: E402
+from gan3d.io.mesh import load_mesh  # noqa: E402
+from gan3d.structures.mesh import Mesh  # noqa: E402
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "real"
 

@@ -111,3 +111,31 @@ def ssim3d_direct(x: np.ndarray, y: np.ndarray, size: int = 11, sigma: float = 1
                 cov = (w * px * py).sum() - mx * my
                 values.append(((2 * mx * my + c1) * (2 * cov + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2)))
     return float(np.mean(values))
+
+
+def voxel_cube_mesh(grid) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+    """The exact surface of a voxel grid's occupied cubes: two triangles per exposed square, in the
+    grid's mesh coordinates (`VoxelGrid.index_to_world` placement), outward-facing. (V, 3), (F, 3)."""
+    occ = np.pad(np.asarray(grid.occupancy, bool), 1)
+    verts, faces = [], []
+    for axis in range(3):
+        others = [a for a in range(3) if a != axis]
+        for step in (-1, 1):
+            neighbour = np.roll(occ, -step, axis=axis)
+            for idx in np.argwhere(occ & ~neighbour):
+                base = idx.astype(float) - 1.0  # undo the padding
+                base[axis] += step > 0
+                corners = []
+                for du, dv in ((0, 0), (1, 0), (1, 1), (0, 1)):
+                    corner = base.copy()
+                    corner[others[0]] += du
+                    corner[others[1]] += dv
+                    corners.append(corner)
+                n = len(verts)
+                verts += corners
+                quad = [[n, n + 1, n + 2], [n, n + 2, n + 3]]
+                # outward normal along +axis * step: flip the winding where (u, v, axis) is left-handed
+                flip = (step > 0) == (others == [0, 2])
+                faces += [f[::-1] for f in quad] if flip else quad
+    points = np.asarray(verts) * grid.voxel_size + grid.translate
+    return points, np.asarray(faces, dtype=np.int64).reshape(-1, 3)

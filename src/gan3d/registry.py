@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import torch
 from torch import nn
 
-from gan3d.errors import ConfigError
+from gan3d.errors import CheckpointError, ConfigError
 
 Builder = TypeVar("Builder", bound=Callable[..., nn.Module])
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {}
@@ -35,3 +37,21 @@ def list_models() -> list[str]:
     import gan3d.models  # noqa: F401
 
     return sorted(_BUILDERS)
+
+
+def load_pretrained(
+    directory: str | os.PathLike[str], map_location: str | torch.device = "cpu"
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild a model saved by `gan3d.export.checkpoint.save_pretrained`: (model in eval mode, config)."""
+    from gan3d.export.checkpoint import read_pretrained
+
+    config, state = read_pretrained(directory, map_location)
+    try:
+        model = get_model(config["builder"], **dict(config.get("kwargs") or {}))
+    except TypeError as err:
+        raise CheckpointError(f"{directory}: config does not fit {config['builder']} ({err})") from None
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise CheckpointError(f"{directory}: weights do not match {config['builder']}: {str(err)[:200]}") from None
+    return model.eval(), config

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from gan3d.cli.main import main
-from gan3d.data.binvox import read_binvox
-from gan3d.data.mesh_io import save_mesh
 from gan3d.data.synthetic import make_shape
 from gan3d.data.voxelize import voxelize
+from gan3d.io.binvox import read_binvox
+from gan3d.io.mesh import save_mesh
 
 
 def _meshes(tmp_path: Path) -> list[Path]:

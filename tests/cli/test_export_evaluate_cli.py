@@ -8,11 +8,11 @@ import pytest
 import trimesh
 
 from gan3d.cli.main import main
-from gan3d.data.binvox import read_binvox, write_binvox
-from gan3d.data.mesh_io import load_mesh, save_mesh
 from gan3d.data.synthetic import make_shape
-from gan3d.data.voxel_grid import VoxelGrid
 from gan3d.data.voxelize import voxelize
+from gan3d.io.binvox import read_binvox, write_binvox
+from gan3d.io.mesh import load_mesh, save_mesh
+from gan3d.structures.voxel_grid import VoxelGrid
 
 
 @pytest.fixture

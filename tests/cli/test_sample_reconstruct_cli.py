@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from gan3d.cli.main import main
-from gan3d.data.binvox import read_binvox
 from gan3d.export.checkpoint import save_pretrained
+from gan3d.io.binvox import read_binvox
 from gan3d.registry import get_model
 
 

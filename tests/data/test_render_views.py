@@ -5,19 +5,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
-from gan3d.data.mesh_io import load_mesh
 from gan3d.data.render_views import DEPTH_SCALE, ViewSettings, load_camera, render_views, save_views, view_cameras
 from gan3d.data.synthetic import make_shape
+from gan3d.io.mesh import load_mesh
 from tests.reference import point_in_triangle_raster
 
 
 def test_mvcnn_defaults() -> None:
     cams = view_cameras()
-    assert len(cams) == 12
-    assert [c.azimuth for c in cams] == [30.0 * i for i in range(12)]
-    assert all(c.elevation == 30.0 and (c.width, c.height) == (224, 224) for c in cams)
+    assert cams.batch_shape == (12,) and (cams.width, cams.height) == (224, 224)
+    center = cams.center.double()  # z-up: elevation 30 degrees, azimuth from +x counter-clockwise
+    elevation = torch.rad2deg(torch.asin(center[:, 2] / center.norm(dim=1)))
+    azimuth = torch.rad2deg(torch.atan2(center[:, 1], center[:, 0])) % 360
+    torch.testing.assert_close(elevation, torch.full((12,), 30.0, dtype=torch.float64), atol=1e-4, rtol=0)
+    torch.testing.assert_close(azimuth, torch.arange(12, dtype=torch.float64) * 30, atol=1e-4, rtol=0)
+    torch.testing.assert_close(center.norm(dim=1), torch.full((12,), 2.2, dtype=torch.float64))
 
 
 def test_saved_views_agree_with_the_projected_mesh(tmp_path: Path) -> None:
@@ -31,8 +36,6 @@ def test_saved_views_agree_with_the_projected_mesh(tmp_path: Path) -> None:
         camera = load_camera(extra / f"{i:03d}.json")
         center, radius = np.array(meta["normalization"]["center"]), meta["normalization"]["radius"]
         # the silhouette equals point-in-triangle on the mesh projected with the saved camera
-        import torch
-
         verts = (mesh.verts - center) / radius
         screen = camera.project(torch.as_tensor(verts)).numpy()
         reference = point_in_triangle_raster(screen, mesh.faces, 48, 48)
@@ -66,7 +69,7 @@ def test_real_mvcnn_airplane_silhouettes_resemble_the_originals(real: Path) -> N
 def test_up_axis_puts_the_top_up(up_axis: str) -> None:
     mesh = make_shape("lamp", 0)  # z-up, tall
     if up_axis == "y":  # rotate z-up into y-up
-        from gan3d.data.mesh_io import Mesh
+        from gan3d.structures.mesh import Mesh
 
         mesh = Mesh(mesh.verts[:, [0, 2, 1]] * [1, 1, -1], mesh.faces)
     r = render_views(mesh, ViewSettings(views=1, size=64, elevation=0, up_axis=up_axis))[0]  # type: ignore[arg-type]

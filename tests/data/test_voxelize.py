@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import trimesh
 
-from gan3d.data.mesh_io import load_mesh
 from gan3d.data.voxelize import is_closed, surface_voxels, voxelize
 from gan3d.errors import DataError
+from gan3d.io.mesh import load_mesh
 from tests.conftest import real_files
 from tests.reference import point_triangle_distance, sample_triangles, voxel_centres_inside
 
@@ -127,7 +127,7 @@ def test_carving_keeps_an_open_bowl_open() -> None:
 
 
 def load_mesh_from(mesh: trimesh.Trimesh):
-    from gan3d.data.mesh_io import Mesh
+    from gan3d.structures.mesh import Mesh
 
     return Mesh(np.asarray(mesh.vertices), np.asarray(mesh.faces))
 

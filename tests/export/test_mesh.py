@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import trimesh
 
-from gan3d.data.mesh_io import load_mesh
 from gan3d.data.synthetic import CLASSES, make_shape
-from gan3d.data.voxel_grid import VoxelGrid
 from gan3d.data.voxelize import voxelize
 from gan3d.errors import DataError
 from gan3d.export.mesh import export_mesh, grid_to_mesh, sample_grid_surface, voxels_to_mesh
+from gan3d.io.mesh import load_mesh
+from gan3d.structures.voxel_grid import VoxelGrid
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -97,8 +97,8 @@ def test_empty_and_bad_grids(tmp_path: Path) -> None:
 def test_save_probabilities(tmp_path: Path) -> None:
     import torch
 
-    from gan3d.data.binvox import read_binvox
     from gan3d.export.grids import save_probabilities
+    from gan3d.io.binvox import read_binvox
 
     probs = torch.rand(1, 8, 8, 8)
     save_probabilities(probs, tmp_path / "p.npy")

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 
 from gan3d.losses.adversarial import bce_with_targets, discriminator_accuracy, gan_targets
 from gan3d.losses.kl import kl_divergence
-from gan3d.losses.reconstruction import reconstruction_loss
+from gan3d.losses.reconstruction import reconstruction_distance, reconstruction_loss
 
 
 def test_soft_labels_stay_in_their_ranges() -> None:
@@ -39,3 +39,11 @@ def test_reconstruction_loss_is_the_batch_mean_of_l2_norms() -> None:
     pred = torch.zeros(2, 1, 2, 2, 2)
     pred[0] = 0.5
     assert reconstruction_loss(pred, torch.zeros_like(pred)).item() == pytest.approx((8 * 0.25) ** 0.5 / 2)
+
+
+def test_reconstruction_distance_is_the_l2_norm_per_object() -> None:
+    target = torch.zeros(2, 1, 2, 2, 2)
+    pred = torch.zeros(2, 1, 2, 2, 2)
+    pred[0, 0, 0, 0, 0], pred[0, 0, 1, 1, 1] = 0.6, 0.8  # sqrt(0.36 + 0.64) = 1
+    pred[1] = 0.5  # sqrt(8 * 0.25)
+    torch.testing.assert_close(reconstruction_distance(pred, target), torch.tensor([1.0, 2**0.5]))

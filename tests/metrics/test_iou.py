@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from gan3d.metrics._validate import MetricInputError
-from gan3d.metrics.iou import reconstruction_loss, voxel_iou, voxel_iou_best_threshold
+from gan3d.metrics.iou import voxel_iou, voxel_iou_best_threshold
 
 
 def test_hand_computed() -> None:
@@ -44,14 +44,6 @@ def test_best_of_thresholds_is_labelled_and_at_least_the_fixed_one() -> None:
     best, threshold = voxel_iou_best_threshold(pred, target)
     assert threshold in (0.2, 0.3, 0.4, 0.5)
     assert best.mean() >= voxel_iou(pred, target, 0.5).mean() and best.mean() >= voxel_iou(pred, target, 0.4).mean()
-
-
-def test_reconstruction_loss_is_the_l2_norm_per_object() -> None:
-    target = torch.zeros(2, 1, 2, 2, 2)
-    pred = torch.zeros(2, 1, 2, 2, 2)
-    pred[0, 0, 0, 0, 0], pred[0, 0, 1, 1, 1] = 0.6, 0.8  # sqrt(0.36 + 0.64) = 1
-    pred[1] = 0.5  # sqrt(8 * 0.25)
-    torch.testing.assert_close(reconstruction_loss(pred, target), torch.tensor([1.0, 2**0.5]))
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from gan3d.errors import CheckpointError, ConfigError
-from gan3d.export.checkpoint import load_pretrained, save_pretrained
-from gan3d.registry import get_model, list_models
+from gan3d.export.checkpoint import save_pretrained
+from gan3d.registry import get_model, list_models, load_pretrained
 
 # small inputs: grey images, the simple encoder built for 64 px (the paper encoder needs 224)
 TINY = {"channels": 1, "image_size": 64}

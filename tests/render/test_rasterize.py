@@ -5,9 +5,9 @@ import pytest
 import torch
 import trimesh
 
-from gan3d.render.camera import orbit_camera
 from gan3d.render.rasterize import RasterSettings, barycentric_weights, rasterize
 from gan3d.render.renderer import render_mesh
+from gan3d.structures.cameras import orbit_cameras
 from tests.reference import point_in_triangle_raster
 
 
@@ -21,7 +21,7 @@ def _random_mesh(seed: int) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_silhouette_matches_point_in_triangle_reference(seed: int) -> None:
     verts, faces = _random_mesh(seed)
-    cam = orbit_camera(elevation=25 + seed, azimuth=40 * seed, distance=2.5, size=(48, 40))
+    cam = orbit_cameras(elevation=25 + seed, azimuth=40 * seed, distance=2.5, size=(48, 40), dtype=torch.float64)
     screen = cam.project(torch.as_tensor(verts, dtype=torch.float64))
     fragments = rasterize(screen, torch.as_tensor(faces), RasterSettings(40, 48))
     reference = point_in_triangle_raster(screen.numpy(), faces, 40, 48)
@@ -31,7 +31,7 @@ def test_silhouette_matches_point_in_triangle_reference(seed: int) -> None:
 def test_depth_of_a_plane_facing_the_camera() -> None:
     # a square at z = 0 seen from straight above at distance 3: every covered pixel has depth 3
     plane = trimesh.creation.box((1.0, 1.0, 1e-9))
-    cam = orbit_camera(elevation=90 - 1e-9, azimuth=0, distance=3.0, size=32)
+    cam = orbit_cameras(elevation=90 - 1e-9, azimuth=0, distance=3.0, size=32)
     r = render_mesh(plane.vertices, plane.faces, cam)
     depth = r.depth[r.mask]
     assert r.mask.sum() > 50
@@ -43,17 +43,18 @@ def test_depth_is_perspective_correct_on_a_tilted_plane() -> None:
     # the unprojected surface point of every pixel lies on the plane z = 0.3 x
     verts = np.array([[-1, -1, -0.3], [1, -1, 0.3], [1, 1, 0.3], [-1, 1, -0.3]], dtype=float)
     faces = np.array([[0, 1, 2], [0, 2, 3]])
-    cam = orbit_camera(elevation=60, azimuth=10, distance=3.0, size=40, fov_y=70)
+    cam = orbit_cameras(elevation=60, azimuth=10, distance=3.0, size=40, fov_y=70)
     r = render_mesh(verts, faces, cam)
     rows, cols = np.nonzero(r.mask.numpy())
     pixels = np.stack([cols + 0.5, rows + 0.5], axis=1)
-    points = cam.unproject(pixels, r.depth.numpy()[rows, cols].astype(np.float64))
+    depth = torch.as_tensor(r.depth.numpy()[rows, cols], dtype=torch.float64)
+    points = cam.to(dtype=torch.float64).unproject(torch.as_tensor(pixels), depth).numpy()
     np.testing.assert_allclose(points[:, 2], 0.3 * points[:, 0], atol=2e-5)
 
 
 def test_barycentrics_reconstruct_the_pixel_and_are_differentiable() -> None:
     verts, faces = _random_mesh(3)
-    cam = orbit_camera(elevation=30, azimuth=10, distance=2.5, size=32)
+    cam = orbit_cameras(elevation=30, azimuth=10, distance=2.5, size=32, dtype=torch.float64)
     verts_t = torch.as_tensor(verts, dtype=torch.float64).requires_grad_(True)
     faces_t = torch.as_tensor(faces)
     screen = cam.project(verts_t)
@@ -80,7 +81,7 @@ def test_nearest_face_wins() -> None:
     far[:, 2] = -0.5
     verts = np.concatenate([far, near])
     faces = np.array([[0, 1, 2], [3, 4, 5]])
-    cam = orbit_camera(elevation=90 - 1e-9, azimuth=0, distance=3.0, size=16)
+    cam = orbit_cameras(elevation=90 - 1e-9, azimuth=0, distance=3.0, size=16)
     r = render_mesh(verts, faces, cam)
     assert (r.fragments.face_index[r.mask] == 1).all()
     torch.testing.assert_close(r.depth[r.mask], torch.full_like(r.depth[r.mask], 2.5), atol=1e-5, rtol=0)
@@ -88,7 +89,7 @@ def test_nearest_face_wins() -> None:
 
 def test_shading_is_grey_on_white() -> None:
     sphere = trimesh.creation.icosphere(subdivisions=3)
-    r = render_mesh(sphere.vertices, sphere.faces, orbit_camera(30, 0, 2.2, 64))
+    r = render_mesh(sphere.vertices, sphere.faces, orbit_cameras(30, 0, 2.2, 64))
     assert (r.image[~r.mask] == 1.0).all()
     fg = r.image[r.mask]
     assert fg.min() >= 0.25 - 1e-6 and fg.max() <= 0.95 + 1e-6

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from gan3d.cli.main import main
-from gan3d.export.checkpoint import load_pretrained
+from gan3d.registry import load_pretrained
 
 CONFIG = Path(__file__).resolve().parents[2] / "configs" / "tiny_vae_gan_32.yaml"
 

@@ -40,10 +40,10 @@ def prepare_modelnet_object(
     record: ShapeRecord, out: Path, resolutions: tuple[int, ...], views: list[Path], settings: ViewSettings
 ) -> bool:
     """Voxelize one ModelNet mesh and copy or render its views; False when all outputs existed."""
-    from gan3d.data.binvox import write_binvox
-    from gan3d.data.mesh_io import load_mesh
     from gan3d.data.render_views import render_views, save_views
     from gan3d.data.voxelize import voxelize
+    from gan3d.io.binvox import write_binvox
+    from gan3d.io.mesh import load_mesh
 
     folder = out / record.class_name / record.split
     stem = record.stem
@@ -75,7 +75,7 @@ def prepare_r2n2_object(record: ShapeRecord, out: Path) -> bool:
     if grid.exists() and (not views or (folder / f"{stem}_{len(views):03d}.png").exists()):
         return False
     if 32 in record.grids:
-        from gan3d.data.binvox import read_binvox, write_binvox
+        from gan3d.io.binvox import read_binvox, write_binvox
 
         write_binvox(read_binvox(record.grids[32]), grid)  # decoding validates the file
     _copy_views(views, folder, stem)

@@ -33,8 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def render_file(mesh_path: Path, out_dir: Path, settings: ViewSettings, force: bool) -> bool:
     """Render one mesh; False when its last view already existed."""
-    from gan3d.data.mesh_io import load_mesh
     from gan3d.data.render_views import render_views, save_views, view_paths
+    from gan3d.io.mesh import load_mesh
 
     stem = mesh_path.stem
     if view_paths(out_dir, stem, settings.views)[-1].exists() and not force:

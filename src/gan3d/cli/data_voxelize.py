@@ -36,9 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def voxelize_file(mesh_path: Path, out_dir: Path, res: int, surface: str, carve: bool, force: bool) -> bool:
     """Voxelize one mesh into `out_dir/<stem>.binvox`; False when it already existed."""
-    from gan3d.data.binvox import write_binvox
-    from gan3d.data.mesh_io import load_mesh
     from gan3d.data.voxelize import voxelize
+    from gan3d.io.binvox import write_binvox
+    from gan3d.io.mesh import load_mesh
 
     target = out_dir / f"{mesh_path.stem}.binvox"
     if target.exists() and not force:

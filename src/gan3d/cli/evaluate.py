@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
 
     from gan3d.errors import ConfigError
     from gan3d.files import write_text_atomic
-    from gan3d.metrics.evaluate import evaluate_pairs, find_pairs
+    from gan3d.pipelines.evaluate_files import evaluate_pairs, find_pairs
 
     if args.ckpt is not None:
         return _run_model(args)

@@ -24,10 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from gan3d.data.voxel_grid import VoxelGrid, load_grid_values, save_grid
     from gan3d.errors import ConfigError, DataError
     from gan3d.export.mesh import EXPORT_SUFFIXES, export_mesh, voxels_to_mesh
     from gan3d.files import atomic_path
+    from gan3d.io.grids import load_grid_values, save_grid
+    from gan3d.structures.voxel_grid import VoxelGrid
 
     suffix = args.out.suffix.lower()
     if suffix not in EXPORT_SUFFIXES + (".binvox", ".npy"):

@@ -22,11 +22,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from gan3d.data.datasets import load_view_image
     from gan3d.errors import DataError
     from gan3d.export.figures import plot_reconstruction, shaded_image
     from gan3d.export.grids import save_probabilities
     from gan3d.export.mesh import export_mesh, voxels_to_mesh
+    from gan3d.io.images import load_view_image
     from gan3d.pipelines.voxel_gan import load_model, reconstruct
 
     loaded = load_model(args.ckpt)

@@ -34,10 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cloud_of(path: Path, n_points: int, threshold: float = 0.5) -> np.ndarray:
     """Occupied voxel centres (mesh coordinates) of a grid, or seeded surface samples of a mesh."""
-    from gan3d.data.mesh_io import MESH_SUFFIXES
-    from gan3d.data.voxel_grid import GRID_SUFFIXES, load_grid_values
     from gan3d.errors import DataError
     from gan3d.export.mesh import sample_surface
+    from gan3d.io.grids import GRID_SUFFIXES, load_grid_values
+    from gan3d.io.mesh import MESH_SUFFIXES
 
     suffix = path.suffix.lower()
     if suffix in GRID_SUFFIXES:
@@ -50,10 +50,10 @@ def cloud_of(path: Path, n_points: int, threshold: float = 0.5) -> np.ndarray:
 
 def mesh_of(path: Path, threshold: float = 0.5):  # -> Mesh
     """The mesh in a file, or the marching-cubes surface of a grid file."""
-    from gan3d.data.mesh_io import MESH_SUFFIXES, load_mesh
-    from gan3d.data.voxel_grid import GRID_SUFFIXES, load_grid_values
     from gan3d.errors import DataError
     from gan3d.export.mesh import voxels_to_mesh
+    from gan3d.io.grids import GRID_SUFFIXES, load_grid_values
+    from gan3d.io.mesh import MESH_SUFFIXES, load_mesh
 
     suffix = path.suffix.lower()
     if suffix in MESH_SUFFIXES:
@@ -68,10 +68,10 @@ def mesh_of(path: Path, threshold: float = 0.5):  # -> Mesh
 
 
 def run(args: argparse.Namespace) -> int:
-    from gan3d.data.datasets import load_view_image
     from gan3d.errors import ConfigError
     from gan3d.export.figures import plot_image_sheet, plot_point_clouds, plot_reconstruction, shaded_image
     from gan3d.export.html import write_mesh_viewer
+    from gan3d.io.images import load_view_image
 
     if args.out is None and args.html is None:
         raise ConfigError("give -o out.png and/or --html out.html")

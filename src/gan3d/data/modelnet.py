@@ -18,8 +18,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gan3d.data.mesh_io import MESH_SUFFIXES
 from gan3d.errors import DataError
+from gan3d.io.mesh import MESH_SUFFIXES
 
 SPLITS = ("train", "test")
 _GRID = re.compile(r"^(?P<stem>.+)_(?P<res>\d+)\.binvox$")

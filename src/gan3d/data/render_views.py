@@ -2,11 +2,12 @@
 
 Layout written by `save_views` for a mesh `<stem>` (MVCNN `modelnet40v1png` names for the images):
 
-    OUT/<stem>_001.png ... <stem>_012.png   RGB, grey Lambertian shading on white, 224x224
+    OUT/<stem>_001.png ... <stem>_012.png   RGB: grey Lambertian shading on white, 224x224 (with
+                                            `color=True`, the mesh's colours or texture times it)
     OUT/<stem>_views/001_mask.png           silhouette, 8-bit, 255 = object
     OUT/<stem>_views/001_depth.png          16-bit camera-space depth: value / depth_scale; 0 = background
     OUT/<stem>_views/001.json               camera (intrinsics, extrinsics, elevation, azimuth,
-                                            distance) + the mesh normalisation, see `Camera.to_dict`
+                                            distance) + the mesh normalisation, see `Cameras.to_dict`
 
 Cameras live in the *normalised* frame (mesh centred and scaled into the unit sphere); the JSON's
 `normalization` gives `center` and `radius` so that `normalised = (mesh_point - center) / radius`.
@@ -21,10 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from gan3d.data.mesh_io import Mesh
 from gan3d.files import atomic_path, write_text_atomic
-from gan3d.render.camera import Camera, UpAxis, orbit_camera
 from gan3d.render.renderer import Rendering, render_mesh
+from gan3d.structures.cameras import Cameras, UpAxis, orbit_cameras
+from gan3d.structures.mesh import Mesh
 
 DEPTH_SCALE = 1000.0  # depth PNG units per world unit (the normalised mesh has radius 1)
 
@@ -51,34 +52,25 @@ class ViewSettings:
     up_axis: UpAxis = "z"
 
 
-def view_cameras(settings: ViewSettings = ViewSettings()) -> list[Camera]:
-    """The cameras of `settings`, view 1 at azimuth 0."""
-    return [
-        orbit_camera(
-            settings.elevation,
-            360.0 * i / settings.views,
-            settings.distance,
-            settings.size,
-            settings.fov_y,
-            settings.up_axis,
-        )
-        for i in range(settings.views)
-    ]
+def view_azimuths(settings: ViewSettings = ViewSettings()) -> list[float]:
+    """Azimuth (degrees) of each view, view 1 at 0."""
+    return [360.0 * i / settings.views for i in range(settings.views)]
 
 
-def normalization(mesh: Mesh) -> tuple[np.ndarray, float]:
-    """Centre and radius that map the mesh into the unit sphere (bounding-box centre)."""
-    lo, hi = mesh.bounds
-    center = (lo + hi) / 2.0
-    radius = float(np.linalg.norm(mesh.verts - center, axis=1).max()) or 1.0
-    return center, radius
+def view_cameras(settings: ViewSettings = ViewSettings()) -> Cameras:
+    """The cameras of `settings`, batch shape (views,), view 1 at azimuth 0."""
+    return orbit_cameras(
+        settings.elevation, view_azimuths(settings), settings.distance, settings.size, settings.fov_y, settings.up_axis
+    )
 
 
-def render_views(mesh: Mesh, settings: ViewSettings = ViewSettings()) -> list[Rendering]:
-    """Render `mesh`, normalised to the unit sphere, from every camera of `settings`."""
-    center, radius = normalization(mesh)
-    verts = (mesh.verts - center) / radius
-    return [render_mesh(verts, mesh.faces, camera) for camera in view_cameras(settings)]
+def render_views(mesh: Mesh, settings: ViewSettings = ViewSettings(), color: bool = False) -> list[Rendering]:
+    """Render `mesh`, normalised to the unit sphere, from every camera of `settings`; with `color`, in the
+    mesh's vertex colours or texture (grey when it has none)."""
+    unit = mesh.normalized_to_unit_sphere()
+    cameras = view_cameras(settings)
+    colors = (unit.vertex_colors, unit.uvs, unit.texture) if color else (None, None, None)
+    return [render_mesh(unit.verts, unit.faces, cameras[i], *colors) for i in range(settings.views)]
 
 
 def view_paths(out_dir: str | os.PathLike[str], stem: str, n_views: int) -> list[Path]:
@@ -102,16 +94,21 @@ def save_views(
 
     out_dir = Path(out_dir)
     extra_dir = out_dir / f"{stem}_views"
-    center, radius = normalization(mesh)
+    center, radius = mesh.unit_sphere_normalization()
     images = view_paths(out_dir, stem, len(renderings))
     for i, (rendering, image_path) in enumerate(zip(renderings, images, strict=True), start=1):
         mask = rendering.mask.numpy()
         depth = rendering.depth.numpy()
         depth_png = np.where(mask, np.clip(np.round(depth * DEPTH_SCALE), 1, 65535), 0).astype(np.uint16)
-        grey = np.round(rendering.image.numpy() * 255.0).astype(np.uint8)
+        if rendering.color is not None:
+            rgb = np.round(rendering.color.numpy() * 255.0).astype(np.uint8)
+        else:
+            rgb = np.stack([np.round(rendering.image.numpy() * 255.0).astype(np.uint8)] * 3, axis=-1)
+        azimuth = view_azimuths(settings)[i - 1]
+        orbit = {"elevation": settings.elevation, "azimuth": azimuth, "distance": settings.distance}
         meta = {
             "view": i,
-            "camera": rendering.camera.to_dict(),
+            "camera": {**rendering.camera.to_dict(), **orbit},
             "normalization": {"center": center.tolist(), "radius": radius},
             "depth_scale": DEPTH_SCALE,
             "settings": asdict(settings),
@@ -119,12 +116,12 @@ def save_views(
         write_text_atomic(extra_dir / f"{i:03d}.json", json.dumps(meta, indent=1))
         _save_png(Image.fromarray(mask.astype(np.uint8) * 255), extra_dir / f"{i:03d}_mask.png")
         _save_png(Image.fromarray(depth_png), extra_dir / f"{i:03d}_depth.png")
-        _save_png(Image.fromarray(np.stack([grey] * 3, axis=-1)), image_path)
+        _save_png(Image.fromarray(rgb), image_path)
     return images
 
 
-def load_camera(json_path: str | os.PathLike[str]) -> Camera:
-    """The camera of one view from its JSON file."""
+def load_camera(json_path: str | os.PathLike[str]) -> Cameras:
+    """The camera (batch shape ()) of one view from its JSON file."""
     from gan3d.errors import DataError
 
     path = Path(json_path)
@@ -134,7 +131,7 @@ def load_camera(json_path: str | os.PathLike[str]) -> Camera:
         raise DataError(path, "no such file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise DataError(path, f"not valid JSON ({err})") from None
-    return Camera.from_dict(data.get("camera", data), str(path))
+    return Cameras.from_dict(data.get("camera", data) if isinstance(data, dict) else data, str(path))
 
 
 def _save_png(image: object, path: Path) -> None:

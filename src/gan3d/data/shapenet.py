@@ -12,8 +12,11 @@ import hashlib
 import os
 from pathlib import Path
 
+import numpy as np
+
 from gan3d.data.modelnet import ShapeRecord
 from gan3d.errors import DataError
+from gan3d.structures.voxel_grid import VoxelGrid
 
 # the 13 ShapeNet categories of 3D-R2N2
 SYNSETS = {
@@ -88,3 +91,15 @@ def read_rendering_metadata(path: str | os.PathLike[str]) -> list[dict[str, floa
             {"azimuth": azimuth, "elevation": elevation, "in_plane": in_plane, "distance": distance, "fov": fov}
         )
     return views
+
+
+def r2n2_grid_placement(grid: VoxelGrid) -> VoxelGrid:
+    """The true placement of a `ShapeNetVox32` grid, in the frame of the renders' cameras.
+
+    The release's binvox headers are misleading: `translate` is the model's bounding-box minimum, as
+    binvox writes it, but the occupancy was re-centred in the grid afterwards. The models are ShapeNet v1
+    (centred at the origin, unit bounding-box diagonal), so the grid is a cube of side `scale` centred at
+    the origin: `translate = -scale / 2`. Checked on the real release (`tests/structures/test_cameras.py`:
+    the grids projected with `r2n2_cameras` cover the renders' alpha masks; the header's translate does not).
+    """
+    return VoxelGrid(grid.occupancy, np.full(3, -grid.scale / 2.0), grid.scale)

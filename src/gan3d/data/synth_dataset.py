@@ -7,13 +7,13 @@ import os
 from pathlib import Path
 
 from gan3d.batch import BatchResult, run_batch
-from gan3d.data.binvox import write_binvox
-from gan3d.data.mesh_io import save_mesh
 from gan3d.data.render_views import ViewSettings, render_views, save_views, view_paths
 from gan3d.data.synthetic import CLASSES, make_shape
 from gan3d.data.voxelize import voxelize
 from gan3d.errors import ConfigError
 from gan3d.files import write_text_atomic
+from gan3d.io.binvox import write_binvox
+from gan3d.io.mesh import save_mesh
 
 
 def plan(classes: list[str], per_class: int, train_fraction: float, seed: int) -> list[tuple[str, str, int, int]]:

@@ -14,8 +14,8 @@ from collections.abc import Callable
 import numpy as np
 import trimesh
 
-from gan3d.data.mesh_io import Mesh
 from gan3d.errors import ConfigError
+from gan3d.structures.mesh import Mesh
 
 Parts = list[trimesh.Trimesh]
 

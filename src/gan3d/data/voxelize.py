@@ -33,9 +33,10 @@ from typing import Literal
 import numpy as np
 from scipy import ndimage
 
-from gan3d.data.mesh_io import Mesh, validate_mesh
-from gan3d.data.voxel_grid import VoxelGrid
 from gan3d.errors import DataError
+from gan3d.io.mesh import validate_mesh
+from gan3d.structures.mesh import Mesh
+from gan3d.structures.voxel_grid import VoxelGrid
 
 Fill = Literal["solid", "surface"]
 

@@ -1,7 +1,8 @@
 """Inference checkpoints: `config.json` (builder name + kwargs) + `model.safetensors` (the weights).
 
 Loading never unpickles: weights come from safetensors, and Lightning training checkpoints are read
-with `torch.load(weights_only=True)` — the only place in gan3d that calls `torch.load`.
+with `torch.load(weights_only=True)` — the only place in gan3d that calls `torch.load`. Rebuilding the
+model from a folder is `gan3d.registry.load_pretrained` (the registry knows the builders).
 """
 
 from __future__ import annotations
@@ -40,29 +41,25 @@ def save_pretrained(model: nn.Module, directory: str | os.PathLike[str], builder
     return directory
 
 
-def load_pretrained(
+def read_pretrained(
     directory: str | os.PathLike[str], map_location: str | torch.device = "cpu"
-) -> tuple[nn.Module, dict]:
-    """Rebuild a model saved by `save_pretrained`; returns (model in eval mode, config dict)."""
+) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    """The config dict and the weights of a folder written by `save_pretrained` (nothing is unpickled);
+    `gan3d.registry.load_pretrained` rebuilds the model from them."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
-
-    from gan3d.registry import get_model
 
     directory = Path(directory)
     try:
         config = json.loads((directory / CONFIG_NAME).read_text())
-        model = get_model(config["builder"], **config["kwargs"])
+        if not isinstance(config, dict) or not isinstance(config.get("builder"), str):
+            raise KeyError("builder")
         state = load_file(str(directory / WEIGHTS_NAME), device=str(map_location))
     except FileNotFoundError as err:
         raise CheckpointError(f"{directory}: missing {Path(err.filename).name}") from None
-    except (json.JSONDecodeError, KeyError, TypeError, SafetensorError) as err:
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, SafetensorError) as err:
         raise CheckpointError(f"{directory}: unreadable checkpoint ({type(err).__name__}: {err})") from None
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as err:
-        raise CheckpointError(f"{directory}: weights do not match {config['builder']}: {str(err)[:200]}") from None
-    return model.eval(), config
+    return config, state
 
 
 def load_training_checkpoint(path: str | os.PathLike[str]) -> dict:

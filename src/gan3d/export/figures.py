@@ -66,14 +66,13 @@ def shaded_image(
     up_axis: str = "z",
 ) -> np.ndarray:
     """Grey Lambertian render (our rasterizer) of a mesh normalised to the unit sphere, uint8 (H, W)."""
-    from gan3d.data.mesh_io import Mesh
-    from gan3d.data.render_views import normalization
-    from gan3d.render.camera import orbit_camera
     from gan3d.render.renderer import render_mesh
+    from gan3d.structures.cameras import orbit_cameras
+    from gan3d.structures.mesh import Mesh
 
-    center, radius = normalization(Mesh(verts, faces))
-    camera = orbit_camera(elevation, azimuth, 2.2, size, 60.0, up_axis)  # type: ignore[arg-type]
-    rendering = render_mesh((verts - center) / radius, faces, camera)
+    unit = Mesh(np.asarray(verts, dtype=np.float64), np.asarray(faces)).normalized_to_unit_sphere()
+    camera = orbit_cameras(elevation, azimuth, 2.2, size, 60.0, up_axis)  # type: ignore[arg-type]
+    rendering = render_mesh(unit.verts, unit.faces, camera)
     return np.round(rendering.image.numpy() * 255).astype(np.uint8)
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gan3d.data.voxel_grid import VoxelGrid, save_grid
 from gan3d.errors import DataError
 from gan3d.files import atomic_path
+from gan3d.io.grids import save_grid
+from gan3d.structures.voxel_grid import VoxelGrid
 
 
 def save_probabilities(

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from gan3d.data.mesh_io import Mesh
 from gan3d.files import write_text_atomic
+from gan3d.structures.mesh import Mesh
 
 
 def write_mesh_viewer(

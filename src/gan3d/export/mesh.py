@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gan3d.data.mesh_io import Mesh, save_mesh
-from gan3d.data.voxel_grid import VoxelGrid
 from gan3d.errors import DataError
+from gan3d.io.mesh import save_mesh
+from gan3d.structures.mesh import Mesh
+from gan3d.structures.voxel_grid import VoxelGrid
 
 EXPORT_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".off")
 

@@ -1,4 +1,4 @@
-"""Voxel IoU (§2.6.1) and the labelled variants other papers report, plus the reconstruction loss.
+"""Voxel IoU (§2.6.1) and the labelled variants other papers report.
 
 Convention: `IoU = |M ∩ M̂| / |M ∪ M̂|` with `M̂ = pred > threshold` (0.5 as in the paper, §2.6.1) and
 `M = target > 0.5`. When both sets are empty the IoU is defined as 1 (a correct prediction of
@@ -50,10 +50,3 @@ def voxel_iou_best_threshold(
             best, best_t = iou, t
     assert best is not None
     return best, best_t
-
-
-def reconstruction_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """§2.6.1's reconstruction loss `‖G(E(y)) − x‖₂` per object: the Euclidean norm over all voxels
-    of the difference between predicted probabilities and the binary target, shape (N,)."""
-    pred, target = validate_grids(pred, target)
-    return (pred - target).flatten(1).norm(dim=1)

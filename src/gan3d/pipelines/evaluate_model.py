@@ -18,7 +18,8 @@ import torch
 from torch.utils.data import DataLoader
 
 from gan3d.data.datasets import ShapeDataset
-from gan3d.metrics.iou import reconstruction_loss, voxel_iou
+from gan3d.losses.reconstruction import reconstruction_distance
+from gan3d.metrics.iou import voxel_iou
 from gan3d.metrics.ssim3d import ssim3d
 from gan3d.pipelines.voxel_gan import LoadedModel
 
@@ -84,7 +85,7 @@ def evaluate_reconstruction(
                     "class": batch["class_name"][i],
                     "iou": float(voxel_iou(pred[i : i + 1], target[i : i + 1])[0]),
                     "ssim": float(ssim3d(pred[i : i + 1], target[i : i + 1])[0]),
-                    "recon": float(reconstruction_loss(pred[i : i + 1], target[i : i + 1])[0]),
+                    "recon": float(reconstruction_distance(pred[i : i + 1], target[i : i + 1])[0]),
                     "baseline_iou": float(base_iou[i]),
                     "baseline_ssim": float(ssim3d(base[i : i + 1], target[i : i + 1])[0]),
                 }

@@ -31,8 +31,8 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
 
     Lightning checkpoints are read with `weights_only=True` (no unpickling of arbitrary objects).
     """
-    from gan3d.export.checkpoint import CONFIG_NAME, load_pretrained, load_training_checkpoint
-    from gan3d.registry import get_model
+    from gan3d.export.checkpoint import CONFIG_NAME, load_training_checkpoint
+    from gan3d.registry import get_model, load_pretrained
 
     path = Path(path)
     if path.is_dir() or path.name == CONFIG_NAME:
@@ -137,7 +137,7 @@ def reconstruct(loaded: LoadedModel, image_paths: list[Path], class_name: str | 
 @torch.no_grad()
 def encode_images(loaded: LoadedModel, image_paths: list[Path]) -> torch.Tensor:
     """The latent (1, D) of one object from its views (the encoder's mean; averaged for single-view)."""
-    from gan3d.data.datasets import load_view_image
+    from gan3d.io.images import load_view_image
 
     model = loaded.model
     if model.encoder is None:

@@ -1,11 +1,12 @@
-"""Shading: Lambertian grey with a head-light, the look of MVCNN's rendered views."""
+"""Shading: Lambertian grey with a head-light (the look of MVCNN's rendered views), and per-pixel
+interpolation of vertex attributes (colours, UVs)."""
 
 from __future__ import annotations
 
 import torch
 
-from gan3d.render.camera import Camera
 from gan3d.render.rasterize import Fragments
+from gan3d.structures.cameras import Cameras
 
 
 def face_normals(verts: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
@@ -18,7 +19,7 @@ def face_normals(verts: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
 def shade_headlight(
     fragments: Fragments,
     normals_cam: torch.Tensor,
-    camera: Camera,
+    camera: Cameras,
     ambient: float = 0.25,
     diffuse: float = 0.7,
     background: float = 1.0,
@@ -31,14 +32,14 @@ def shade_headlight(
     Args:
         fragments: rasterizer output of size (H, W).
         normals_cam: per-face unit normals in camera coordinates, shape (F, 3).
-        camera: the camera that produced `fragments` (for the per-pixel light direction).
+        camera: the camera (batch shape ()) that produced `fragments` (for the per-pixel light direction).
 
     Returns:
         Intensities in [0, 1], shape (H, W).
     """
     height, width = fragments.face_index.shape
     dtype, device = normals_cam.dtype, normals_cam.device
-    k = torch.as_tensor(camera.intrinsics, dtype=dtype, device=device)
+    k = camera.intrinsics.to(dtype=dtype, device=device)
     cols = torch.arange(width, dtype=dtype, device=device) + 0.5
     rows = torch.arange(height, dtype=dtype, device=device) + 0.5
     ray_x = ((cols - k[0, 2]) / k[0, 0]).expand(height, width)
@@ -49,3 +50,19 @@ def shade_headlight(
     cosine = (normal * rays).sum(dim=-1).abs()
     shade = (ambient + diffuse * cosine).clamp(0.0, 1.0)
     return torch.where(mask, shade, torch.full_like(shade, background))
+
+
+def interpolate_vertex_attributes(fragments: Fragments, faces: torch.Tensor, attributes: torch.Tensor) -> torch.Tensor:
+    """Per-pixel attributes from per-vertex ones through the fragments' perspective-correct barycentrics.
+
+    Args:
+        fragments: rasterizer output of size (H, W).
+        faces: int64 (F, 3), the faces that were rasterized.
+        attributes: per-vertex values (V, C) (colours, UVs, ...).
+
+    Returns:
+        (H, W, C); zeros on background pixels.
+    """
+    corner = attributes[faces[fragments.face_index.clamp(min=0)]]  # (H, W, 3, C)
+    values = (fragments.bary.to(attributes.dtype)[..., None] * corner).sum(dim=-2)
+    return torch.where(fragments.mask[..., None], values, torch.zeros_like(values))

@@ -1,59 +1,18 @@
-"""`VoxelGrid`: an occupancy grid plus the binvox header that maps it back to mesh coordinates.
-
-Convention (binvox's): voxel `[i, j, k]` covers the mesh-space box
-`translate + [i, i+1] * scale / D` along x (and likewise j along y, k along z), so its centre is
-`translate + (index + 0.5) * scale / D`. Index order is (x, y, z) in mesh coordinates; the x-z-y order
-is only how `.binvox` files store the bits on disk.
-"""
+"""Voxel grid files: `.binvox` (via `gan3d.io.binvox`), `.npy` (occupancy or probabilities) and `.npz`
+(occupancy + placement). The grid type and its placement convention are `gan3d.structures.VoxelGrid`."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from gan3d.errors import DataError
 from gan3d.files import atomic_path
+from gan3d.structures.voxel_grid import VoxelGrid
 
 GRID_SUFFIXES = (".binvox", ".npy", ".npz")
-
-
-@dataclass(frozen=True)
-class VoxelGrid:
-    """An occupancy grid with its placement in mesh coordinates.
-
-    Attributes:
-        occupancy: bool array, shape (D, D, D), index order (x, y, z).
-        translate: mesh coordinates of the grid's minimum corner, shape (3,).
-        scale: side length of the whole grid in mesh units (binvox's `scale`).
-    """
-
-    occupancy: np.ndarray
-    translate: np.ndarray
-    scale: float
-
-    @property
-    def resolution(self) -> int:
-        return int(self.occupancy.shape[0])
-
-    @property
-    def voxel_size(self) -> float:
-        return self.scale / self.resolution
-
-    def index_to_world(self, index: np.ndarray) -> np.ndarray:
-        """Mesh coordinates of voxel centres; `index` has shape (..., 3) in (i, j, k) order."""
-        return self.translate + (np.asarray(index, dtype=np.float64) + 0.5) * self.voxel_size
-
-    def world_to_index(self, points: np.ndarray) -> np.ndarray:
-        """Continuous voxel coordinates (voxel i spans [i, i+1)) of mesh-space points, shape (..., 3)."""
-        return (np.asarray(points, dtype=np.float64) - self.translate) / self.voxel_size
-
-    @classmethod
-    def unit(cls, occupancy: np.ndarray) -> VoxelGrid:
-        """A grid placed in the unit cube [-0.5, 0.5]^3 (for grids with no known placement)."""
-        return cls(np.asarray(occupancy, dtype=bool), np.full(3, -0.5), 1.0)
 
 
 def load_grid(path: str | os.PathLike[str]) -> VoxelGrid:
@@ -62,7 +21,7 @@ def load_grid(path: str | os.PathLike[str]) -> VoxelGrid:
     `.npy` holds only the occupancy (values > 0.5 are occupied; placed in the unit cube); `.npz` holds
     `occupancy`, `translate` and `scale` as written by `save_grid`.
     """
-    from gan3d.data.binvox import read_binvox
+    from gan3d.io.binvox import read_binvox
 
     path = Path(path)
     suffix = path.suffix.lower()
@@ -105,7 +64,7 @@ def load_grid_values(path: str | os.PathLike[str]) -> tuple[np.ndarray, VoxelGri
 
 def save_grid(grid: VoxelGrid, path: str | os.PathLike[str]) -> None:
     """Write a grid as `.binvox`, `.npy` (occupancy only) or `.npz` (occupancy + placement), atomically."""
-    from gan3d.data.binvox import write_binvox
+    from gan3d.io.binvox import write_binvox
 
     path = Path(path)
     suffix = path.suffix.lower()

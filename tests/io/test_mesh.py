@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import trimesh
 
-from gan3d.data.mesh_io import Mesh, load_mesh, save_mesh
 from gan3d.errors import DataError
+from gan3d.io.mesh import load_mesh, save_mesh
+from gan3d.structures.mesh import Mesh
 from tests.conftest import real_files
 
 TETRA_OFF = "OFF\n4 4 0\n0 0 0\n1 0 0\n0 1 0\n0 0 1\n3 0 2 1\n3 0 1 3\n3 0 3 2\n3 1 2 3\n"

@@ -7,9 +7,10 @@ import pytest
 import trimesh
 from trimesh.exchange import binvox as tm_binvox
 
-from gan3d.data.binvox import encode_binvox, parse_binvox, read_binvox, write_binvox
-from gan3d.data.voxel_grid import VoxelGrid, load_grid, save_grid
 from gan3d.errors import DataError
+from gan3d.io.binvox import encode_binvox, parse_binvox, read_binvox, write_binvox
+from gan3d.io.grids import load_grid, save_grid
+from gan3d.structures.voxel_grid import VoxelGrid
 from tests.conftest import real_files
 
 

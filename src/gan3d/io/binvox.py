@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from gan3d.data.voxel_grid import VoxelGrid
 from gan3d.errors import DataError
 from gan3d.files import read_bytes, write_bytes_atomic
+from gan3d.structures.voxel_grid import VoxelGrid
 
 
 def read_binvox(path: str | os.PathLike[str]) -> VoxelGrid:

@@ -3,6 +3,10 @@
 trimesh does the parsing; this module adds what real datasets need on top of it: the ModelNet OFF
 header quirk (`OFF490 518 0` on one line), detection of truncated and binary-garbage files, and a
 `DataError` naming the file for every problem instead of a traceback from deep inside numpy.
+
+Colour is kept both ways: vertex colours (PLY, OBJ `v x y z r g b`, GLB) and UV-mapped textures (OBJ +
+MTL + image, GLB) load into `Mesh.vertex_colors` / `Mesh.uvs` + `Mesh.texture` and are written back
+(OBJ writes `NAME.mtl` and `NAME.png` beside the mesh).
 """
 
 from __future__ import annotations
@@ -10,46 +14,17 @@ from __future__ import annotations
 import io
 import os
 import re
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from gan3d.errors import DataError
-from gan3d.files import atomic_path, read_bytes
+from gan3d.files import read_bytes, write_bytes_atomic
+from gan3d.structures.mesh import Mesh
 
 MESH_SUFFIXES = (".off", ".obj", ".stl", ".ply", ".glb", ".gltf")
 _TEXT_FORMATS = ("off", "obj")
 _OFF_HEADER = re.compile(rb"^\s*(C?N?OFF)[ \t]*(\d+)[ \t]+(\d+)(?:[ \t]+(\d+))?[ \t]*\r?\n")
-
-
-@dataclass(frozen=True)
-class Mesh:
-    """A triangle mesh.
-
-    Attributes:
-        verts: vertex positions, float64, shape (V, 3).
-        faces: vertex indices of each triangle, int64, shape (F, 3), counter-clockwise seen from outside
-            where the source file is consistently oriented.
-    """
-
-    verts: np.ndarray
-    faces: np.ndarray
-
-    @property
-    def bounds(self) -> np.ndarray:
-        """Axis-aligned bounding box, shape (2, 3): min corner then max corner."""
-        return np.stack([self.verts.min(axis=0), self.verts.max(axis=0)])
-
-    def normalized_to_unit_sphere(self) -> Mesh:
-        """Centre the bounding box at the origin and scale so every vertex lies in the unit sphere.
-
-        This is the MVCNN rendering convention (object normalised to the unit sphere).
-        """
-        lo, hi = self.bounds
-        centred = self.verts - (lo + hi) / 2.0
-        radius = float(np.linalg.norm(centred, axis=1).max())
-        return Mesh(centred / (radius if radius > 0 else 1.0), self.faces)
 
 
 def load_mesh(path: str | os.PathLike[str]) -> Mesh:
@@ -100,25 +75,80 @@ def validate_mesh(mesh: Mesh, path: str | os.PathLike[str] = "<mesh>") -> Mesh:
         raise DataError(path, "NaN or infinite vertex coordinates")
     if faces.min() < 0 or faces.max() >= len(verts):
         raise DataError(path, f"face index out of range [0, {len(verts)})")
-    return Mesh(verts, faces.astype(np.int64))
+    colors, uvs, texture = mesh.vertex_colors, mesh.uvs, mesh.texture
+    if colors is not None:
+        colors = np.asarray(colors, dtype=np.float32)
+        if colors.shape != (len(verts), 3) or not np.isfinite(colors).all():
+            raise DataError(path, f"vertex colours must be finite, shape ({len(verts)}, 3); got {colors.shape}")
+        colors = colors.clip(0.0, 1.0)
+    if uvs is not None:
+        uvs = np.asarray(uvs, dtype=np.float32)
+        if uvs.shape != (len(verts), 2) or not np.isfinite(uvs).all():
+            raise DataError(path, f"UVs must be finite, shape ({len(verts)}, 2); got {uvs.shape}")
+    if texture is not None:
+        texture = np.asarray(texture)
+        if uvs is None or texture.ndim != 3 or texture.shape[2] != 3 or texture.dtype != np.uint8:
+            raise DataError(path, f"texture must be uint8 (H, W, 3) with UVs; got {texture.dtype} {texture.shape}")
+    return Mesh(verts, faces.astype(np.int64), colors, uvs, texture)
 
 
 def save_mesh(mesh: Mesh, path: str | os.PathLike[str]) -> None:
-    """Write a mesh in the format named by the suffix (OFF, OBJ, STL, PLY, GLB), atomically."""
-    import trimesh
+    """Write a mesh in the format named by the suffix (OFF, OBJ, STL, PLY, GLB), atomically.
 
+    Vertex colours go into OBJ, PLY and GLB; a texture into GLB (embedded) and OBJ (`<stem>.mtl` and
+    `<stem>.png` written beside it, before the OBJ, so an OBJ that exists is complete). OFF and STL
+    hold geometry only.
+    """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in MESH_SUFFIXES:
-        raise DataError(path, f"unsupported mesh format {suffix or '(none)'}; expected one of {MESH_SUFFIXES}")
+    if suffix not in MESH_SUFFIXES or suffix == ".gltf":
+        raise DataError(path, f"unsupported mesh format {suffix or '(none)'}; expected one of {_WRITE_SUFFIXES}")
     if suffix == ".off":
-        data = _off_bytes(mesh)
-    else:
-        data = trimesh.Trimesh(mesh.verts, mesh.faces, process=False).export(file_type=suffix[1:])
-        if isinstance(data, str):
-            data = data.encode("utf-8")
-    with atomic_path(path) as tmp:
-        tmp.write_bytes(data)
+        write_bytes_atomic(path, _off_bytes(mesh))
+        return
+    textured = mesh.uvs is not None and mesh.texture is not None
+    if suffix == ".obj" and textured:
+        text, extras = _textured_obj(mesh, path.stem)
+        for name, data in extras.items():
+            write_bytes_atomic(path.parent / name, data)
+        write_bytes_atomic(path, text.encode("utf-8"))
+        return
+    data = _to_trimesh(mesh).export(file_type=suffix[1:])
+    write_bytes_atomic(path, data.encode("utf-8") if isinstance(data, str) else data)
+
+
+_WRITE_SUFFIXES = (".off", ".obj", ".stl", ".ply", ".glb")
+
+
+def _to_trimesh(mesh: Mesh):  # noqa: ANN202  (trimesh.Trimesh; imported lazily)
+    import trimesh
+
+    visual = None
+    if mesh.uvs is not None and mesh.texture is not None:
+        from PIL import Image
+
+        material = trimesh.visual.material.SimpleMaterial(image=Image.fromarray(mesh.texture))
+        visual = trimesh.visual.TextureVisuals(uv=mesh.uvs, image=None, material=material)
+    elif mesh.vertex_colors is not None:
+        rgba = np.concatenate([mesh.vertex_colors, np.ones((len(mesh.verts), 1), np.float32)], 1)
+        visual = trimesh.visual.ColorVisuals(vertex_colors=np.round(rgba * 255).astype(np.uint8))
+    return trimesh.Trimesh(mesh.verts, mesh.faces, visual=visual, process=False)
+
+
+def _textured_obj(mesh: Mesh, stem: str) -> tuple[str, dict[str, bytes]]:
+    """OBJ text referencing `<stem>.mtl`, and the MTL and PNG files' bytes by name."""
+    import io as _io
+
+    from PIL import Image
+
+    lines = [f"mtllib {stem}.mtl", "usemtl material0"]
+    lines += [f"v {x:.6f} {y:.6f} {z:.6f}" for x, y, z in mesh.verts]
+    lines += [f"vt {u:.6f} {v:.6f}" for u, v in mesh.uvs]  # type: ignore[union-attr]
+    lines += [f"f {a}/{a} {b}/{b} {c}/{c}" for a, b, c in mesh.faces + 1]
+    mtl = f"newmtl material0\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\nmap_Kd {stem}.png\n"
+    png = _io.BytesIO()
+    Image.fromarray(mesh.texture).save(png, format="PNG")  # type: ignore[arg-type]
+    return "\n".join(lines) + "\n", {f"{stem}.mtl": mtl.encode("ascii"), f"{stem}.png": png.getvalue()}
 
 
 def _off_bytes(mesh: Mesh) -> bytes:
@@ -169,11 +199,40 @@ def _load_with_trimesh(path: Path, raw: bytes, file_type: str) -> Mesh:
     import trimesh
 
     try:
-        loaded = trimesh.load(io.BytesIO(raw), file_type=file_type, force="mesh", process=False)
+        # the resolver finds an OBJ's MTL and texture images, and a glTF's buffers, beside the file
+        resolver = trimesh.resolvers.FilePathResolver(str(path.parent))
+        loaded = trimesh.load(io.BytesIO(raw), file_type=file_type, force="mesh", process=False, resolver=resolver)
     except DataError:
         raise
     except Exception as err:  # trimesh raises many types (ValueError, IndexError, KeyError...) on bad files
         raise DataError(path, f"cannot parse {file_type.upper()} ({type(err).__name__}: {err})") from None
     verts = np.asarray(getattr(loaded, "vertices", np.zeros((0, 3))))
     faces = np.asarray(getattr(loaded, "faces", np.zeros((0, 3), dtype=np.int64)))
-    return Mesh(verts, faces.reshape(-1, 3) if faces.size else np.zeros((0, 3), dtype=np.int64))
+    faces = faces.reshape(-1, 3) if faces.size else np.zeros((0, 3), dtype=np.int64)
+    colors, uvs, texture = _visual(loaded, len(verts))
+    return Mesh(verts, faces, colors, uvs, texture)
+
+
+def _visual(loaded: object, n_verts: int) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    """(vertex colours, UVs, texture) of a trimesh mesh, each None when absent or unusable."""
+    visual = getattr(loaded, "visual", None)
+    kind = getattr(visual, "kind", None)
+    try:
+        if kind == "texture":
+            uvs = getattr(visual, "uv", None)
+            image = getattr(getattr(visual, "material", None), "image", None)
+            if image is None:
+                image = getattr(getattr(visual, "material", None), "baseColorTexture", None)
+            if uvs is not None and len(uvs) == n_verts and image is not None:
+                return None, np.asarray(uvs, dtype=np.float32), np.asarray(image.convert("RGB"), dtype=np.uint8)
+            colors = visual.to_color().vertex_colors  # a material colour without an image
+        elif kind in ("vertex", "face"):
+            colors = visual.vertex_colors  # trimesh averages face colours onto vertices
+        else:
+            return None, None, None
+    except Exception:  # a broken colour block must not cost the geometry; colour is optional
+        return None, None, None
+    colors = np.asarray(colors)
+    if colors.ndim != 2 or len(colors) != n_verts or colors.shape[1] < 3:
+        return None, None, None
+    return (colors[:, :3].astype(np.float32) / 255.0), None, None

@@ -1,0 +1,1 @@
+"""File formats of the core types: meshes (through trimesh), `.binvox`, `.npy`/`.npz` grids and images."""
