@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import trimesh
 
 from gan3d.errors import DataError
@@ -113,3 +114,52 @@ def test_real_quirky_headers_match_their_counts(real: Path) -> None:
         n_verts, n_faces = (int(x) for x in path.read_text().split("\n", 1)[0][3:].split()[:2])
         mesh = load_mesh(path)
         assert len(mesh.verts) == n_verts and len(mesh.faces) >= n_faces
+
+
+# ---- colour ----------------------------------------------------------------------------------
+def _coloured_box():
+    from gan3d.data.synthetic import make_shape
+
+    return make_shape("table", 2, color=True)
+
+
+@pytest.mark.parametrize("suffix", [".ply", ".obj", ".glb"])
+def test_vertex_colours_round_trip(tmp_path: Path, suffix: str) -> None:
+    import dataclasses
+
+    mesh = dataclasses.replace(_coloured_box(), uvs=None, texture=None)
+    save_mesh(mesh, tmp_path / f"m{suffix}")
+    back = load_mesh(tmp_path / f"m{suffix}")
+    assert back.vertex_colors is not None and back.uvs is None
+    np.testing.assert_allclose(back.verts, mesh.verts, atol=1e-5)
+    np.testing.assert_allclose(back.vertex_colors, mesh.vertex_colors, atol=1 / 255 + 1e-6)  # stored as 8-bit
+
+
+@pytest.mark.parametrize("suffix", [".obj", ".glb"])
+def test_textures_round_trip(tmp_path: Path, suffix: str) -> None:
+    mesh = _coloured_box()
+    save_mesh(mesh, tmp_path / f"t{suffix}")
+    if suffix == ".obj":
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["t.mtl", "t.obj", "t_texture.png"]
+    back = load_mesh(tmp_path / f"t{suffix}")
+    assert back.texture is not None and back.uvs is not None
+    np.testing.assert_array_equal(back.texture, mesh.texture)
+    # the same surface colour at every vertex: trimesh may reorder or split vertices, so compare by position
+    from gan3d.render.texture import sample_texture
+
+    def rows(m) -> np.ndarray:  # noqa: ANN001
+        """(position, texel colour) per vertex, as a sorted set of rows."""
+        tex = torch.as_tensor(m.texture.copy()).permute(2, 0, 1).float() / 255
+        colour = sample_texture(tex, torch.as_tensor(m.uvs), "bilinear").numpy()  # continuous in the UVs
+        table = np.round(np.c_[m.verts, colour], 3)
+        return np.unique(table, axis=0)
+
+    np.testing.assert_allclose(rows(back), rows(mesh), atol=2e-4)
+
+
+def test_a_mesh_without_colour_loads_without_colour(tmp_path: Path) -> None:
+    from gan3d.data.synthetic import make_shape
+
+    save_mesh(make_shape("bottle", 1), tmp_path / "b.ply")
+    mesh = load_mesh(tmp_path / "b.ply")
+    assert mesh.vertex_colors is None and mesh.uvs is None and mesh.texture is None and not mesh.has_color

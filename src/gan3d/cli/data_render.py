@@ -28,10 +28,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--jobs", type=int, default=default_jobs(), help="worker processes (default: all cores)")
     parser.add_argument("--force", action="store_true", help="redo meshes whose views exist")
+    parser.add_argument(
+        "--color", action="store_true", help="RGB views in the meshes' vertex colours or textures (default: grey)"
+    )
     parser.set_defaults(run=run)
 
 
-def render_file(mesh_path: Path, out_dir: Path, settings: ViewSettings, force: bool) -> bool:
+def render_file(mesh_path: Path, out_dir: Path, settings: ViewSettings, force: bool, color: bool = False) -> bool:
     """Render one mesh; False when its last view already existed."""
     from gan3d.data.render_views import render_views, save_views, view_paths
     from gan3d.io.mesh import load_mesh
@@ -40,7 +43,7 @@ def render_file(mesh_path: Path, out_dir: Path, settings: ViewSettings, force: b
     if view_paths(out_dir, stem, settings.views)[-1].exists() and not force:
         return False
     mesh = load_mesh(mesh_path)
-    save_views(render_views(mesh, settings), mesh, out_dir, stem, settings)
+    save_views(render_views(mesh, settings, color), mesh, out_dir, stem, settings)
     return True
 
 
@@ -59,5 +62,6 @@ def run(args: argparse.Namespace) -> int:
         out_dir=args.out,
         settings=settings,
         force=args.force,
+        color=args.color,
     )
     return report(result, f"render into {args.out}")

@@ -26,6 +26,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--size", type=int, default=224, help="view image side (default 224)")
     parser.add_argument("--train-fraction", type=float, default=0.8, help="train split fraction (default 0.8)")
     parser.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
+    parser.add_argument(
+        "--color",
+        action="store_true",
+        help="per-part colours and procedural textures: textured OBJ meshes and RGB views (default: grey)",
+    )
     parser.add_argument("--jobs", type=int, default=default_jobs(), help="worker processes (default: all cores)")
     parser.set_defaults(run=run)
 
@@ -49,5 +54,6 @@ def run(args: argparse.Namespace) -> int:
         args.train_fraction,
         args.seed,
         args.jobs,
+        color=args.color,
     )
     return report(result, f"synthesize into {args.out}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import torch
 from torch.utils.data import DataLoader, RandomSampler
 
 from gan3d.data.augment import AugmentSettings
-from gan3d.data.datasets import ShapeDataset, ViewMode
+from gan3d.data.datasets import ShapeDataset, ViewMode, collate_items
 
 
 class EpochSeededSampler(RandomSampler):
@@ -32,7 +33,8 @@ class EpochSeededSampler(RandomSampler):
 class ShapeDataModule(L.LightningDataModule):
     """Train split for training, test split for validation (the paper's 80/20 ModelNet use).
 
-    Args mirror `ShapeDataset`; `augment=True` applies §2.6.6 augmentation to the training split only.
+    Args are `ShapeDataset`'s (passed on by name); `augment=True` applies §2.6.6 augmentation to the
+    training split only; `color=True` builds the built-in data with colours and RGB views.
     With `synthesize=True` (the default) a `root` that lacks the data is filled with the built-in
     dataset first (`classes`, default chair; `synth_per_class` objects each), so every config runs
     out of the box; point `root` at a prepared ModelNet / R2N2 folder to train on real data.
@@ -42,7 +44,7 @@ class ShapeDataModule(L.LightningDataModule):
     def __init__(
         self,
         root: str | os.PathLike[str] = "data/synth",
-        resolution: int = 32,
+        resolution: int | None = 32,
         batch_size: int = 20,  # §2.6.4: batch 20 at 32^3 (10 at 64^3, §2.6.7)
         classes: list[str] | None = None,
         views: int = 0,
@@ -54,6 +56,10 @@ class ShapeDataModule(L.LightningDataModule):
         synthesize: bool = True,
         synth_per_class: int = 100,
         cache_views: bool = False,
+        masks: bool = False,
+        cameras: bool = False,
+        surface_points: int = 0,
+        color: bool = False,
         seed: int = 0,
     ) -> None:
         super().__init__()
@@ -64,18 +70,15 @@ class ShapeDataModule(L.LightningDataModule):
         self.val_set: ShapeDataset | None = None
 
     def _dataset(self, split: str, augment: bool) -> ShapeDataset:
-        hp = self.hparams
+        # the dataset's own arguments, by name (the ones this module shares with ShapeDataset)
+        shared = set(inspect.signature(ShapeDataset).parameters) - {"root", "split", "augment", "view_mode"}
+        kwargs = {name: self.hparams[name] for name in shared if name in self.hparams}
         return ShapeDataset(
             self.root,
-            hp.resolution,
-            split,
-            hp.classes,
-            hp.views,
-            hp.view_mode if split == "train" else "fixed",
-            hp.image_size,
-            hp.channels,
-            AugmentSettings() if augment else None,
-            cache_views=hp.cache_views,
+            split=split,
+            view_mode=self.hparams.view_mode if split == "train" else "fixed",
+            augment=AugmentSettings() if augment else None,
+            **kwargs,
         )
 
     def prepare_data(self) -> None:
@@ -97,10 +100,11 @@ class ShapeDataModule(L.LightningDataModule):
             self.root,
             hp.classes or ["chair"],
             hp.synth_per_class,
-            (hp.resolution,),
+            (hp.resolution,) if hp.resolution is not None else (32,),
             max(hp.views, 12) if hp.views else 0,
             size,
             seed=hp.seed,
+            color=hp.color,
         )
         if result.failures:
             raise DataError(self.root, f"building the synthetic dataset failed: {result.failures[0][1]}")
@@ -118,6 +122,7 @@ class ShapeDataModule(L.LightningDataModule):
             batch_size=self.hparams.batch_size,
             sampler=EpochSeededSampler(self.train_set, self.hparams.seed),
             drop_last=True,
+            collate_fn=collate_items,
             num_workers=self.hparams.num_workers,
             persistent_workers=self.hparams.num_workers > 0,
         )
@@ -128,6 +133,7 @@ class ShapeDataModule(L.LightningDataModule):
             self.val_set,
             batch_size=self.hparams.batch_size,
             shuffle=False,
+            collate_fn=collate_items,
             num_workers=self.hparams.num_workers,
             persistent_workers=self.hparams.num_workers > 0,
         )

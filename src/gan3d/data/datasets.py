@@ -1,12 +1,25 @@
-"""`ShapeDataset`: voxel grids, view images and class labels of a prepared dataset, as tensors.
+"""`ShapeDataset`: what every family trains on, per object of a prepared dataset, as tensors.
 
-Reads gan3d's layout (`gan3d data synth` / `gan3d data prepare`, see `gan3d.data.modelnet`) or an
-R2N2 root (`ShapeNetVox32` + `ShapeNetRendering`). Items are dicts:
+Reads gan3d's layout (`gan3d data synth` / `render` / `prepare`, see `gan3d.data.modelnet`) or an R2N2
+root (`ShapeNetVox32` + `ShapeNetRendering`). Items are dicts; each key is there only when asked for:
 
-* `voxels`: occupancy, float32 (1, R, R, R) in {0, 1}, index order (x, y, z).
-* `images`: views, float32 (V, C, H, W) in [0, 1] (absent when `views=0`); transparent backgrounds
-  are composited on white, the MVCNN look.
+* `voxels`: occupancy, float32 (1, R, R, R) in {0, 1}, index order (x, y, z) (`resolution`).
+* `voxel_to_world`: float32 (4, 4), with `voxels`: the affine from continuous voxel coordinates (voxel
+  centres at index + 0.5) to the world frame of the object's cameras
+  (`gan3d.structures.voxel_grid.voxel_to_camera_world`): gan3d's views live in the unit-sphere frame of
+  the mesh (the normalisation saved in each view's JSON), R2N2's in ShapeNet's model frame.
+* `images`: views, float32 (V, C, H, W) in [0, 1] (`views` > 0); transparent backgrounds are composited
+  on white, the MVCNN look.
+* `masks`: silhouettes of those views, float32 (V, 1, H, W) in {0, 1} (`masks=True`): gan3d's
+  `<stem>_views/NNN_mask.png`, or the alpha channel of RGBA renders (R2N2, MVCNN shaded PNGs).
+* `cameras`: `Cameras` of batch shape (V,) for those views, sized to the returned images
+  (`cameras=True`): from the view JSONs, or from R2N2's `rendering_metadata.txt` (`r2n2_cameras`).
+* `points`: float32 (P, 3) points sampled uniformly by area on the mesh surface, in the cameras' world
+  frame, the same every epoch (`surface_points` = P > 0); `mesh_path`: the mesh file (str), whenever
+  the object has one.
 * `label`: class index (position in `classes`), `class_name`, `id` (the object's stem).
+
+`collate_items` batches items: tensors stack, `Cameras` stack to batch shape (N, V), strings list.
 """
 
 from __future__ import annotations
@@ -20,11 +33,16 @@ import torch
 from torch.utils.data import Dataset
 
 from gan3d.data.augment import AugmentSettings, augment_image, augment_voxels
-from gan3d.data.modelnet import ShapeRecord, scan_layout
-from gan3d.data.shapenet import scan_r2n2
+from gan3d.data.modelnet import ShapeRecord, scan_layout, view_index
+from gan3d.data.render_views import load_camera, read_normalization
+from gan3d.data.shapenet import r2n2_grid_placement, read_rendering_metadata, scan_r2n2
 from gan3d.errors import DataError
 from gan3d.io.binvox import read_binvox
 from gan3d.io.images import load_view_image
+from gan3d.io.mesh import load_mesh
+from gan3d.structures.cameras import Cameras, r2n2_cameras
+from gan3d.structures.mesh import Mesh
+from gan3d.structures.voxel_grid import voxel_to_camera_world
 
 ViewMode = Literal["fixed", "random"]
 
@@ -38,27 +56,34 @@ def scan_any(root: str | os.PathLike[str], classes: list[str] | None = None) -> 
 
 
 class ShapeDataset(Dataset):
-    """Objects of one split with a voxel grid at `resolution` (and, when asked, their views).
+    """Objects of one split with what `resolution`, `views`, `masks`, `cameras` and `surface_points` ask for.
 
     Args:
         root: a gan3d/ModelNet-style root or an R2N2 root.
-        resolution: grid resolution to load (objects without it are left out).
+        resolution: grid resolution to load (objects without it are left out); None loads no grid and
+            keeps objects that have none.
         split: "train" or "test" (the paper's validation set is ModelNet's test split).
         classes: classes to keep, which also fixes the label order; default all found, sorted.
         views: number of views per item; 0 loads none. Objects with fewer views are left out.
         view_mode: "fixed" takes evenly spaced views (the same every time); "random" a random subset.
-        image_size: resize views to this square size (default: as stored).
+        image_size: resize views (and masks, and the cameras' intrinsics) to this square size (default:
+            as stored).
         channels: 1 (grey) or 3 (RGB).
-        augment: apply the paper's §2.6.6 augmentation (`AugmentSettings`), or None.
-        cache: keep decoded grids in memory (each worker process keeps its own).
+        augment: apply the paper's §2.6.6 augmentation (`AugmentSettings`) to grids and images, or None.
+            It moves the shapes without moving the cameras, so it cannot be combined with `cameras`,
+            `masks` or `surface_points`.
+        cache: keep decoded grids (and sampled points) in memory (each worker process keeps its own).
         cache_views: also keep decoded views in memory (as uint8): for small datasets of small views,
             where decoding PNGs every epoch would otherwise cost a good share of a CPU training step.
+        masks: also return the views' silhouettes.
+        cameras: also return the views' cameras.
+        surface_points: also return this many points on the mesh surface (objects need a mesh file).
     """
 
     def __init__(
         self,
         root: str | os.PathLike[str],
-        resolution: int = 32,
+        resolution: int | None = 32,
         split: str = "train",
         classes: list[str] | None = None,
         views: int = 0,
@@ -68,11 +93,23 @@ class ShapeDataset(Dataset):
         augment: AugmentSettings | None = None,
         cache: bool = True,
         cache_views: bool = False,
+        masks: bool = False,
+        cameras: bool = False,
+        surface_points: int = 0,
     ) -> None:
         if split not in ("train", "test"):
             raise DataError(root, f"split must be 'train' or 'test', got {split!r}")
         if channels not in (1, 3):
             raise DataError(root, f"channels must be 1 or 3, got {channels}")
+        if (masks or cameras) and views < 1:
+            raise DataError(root, "masks and cameras belong to views: ask for views >= 1")
+        if augment is not None and (masks or cameras or surface_points):
+            raise DataError(
+                root,
+                "augmentation moves shapes but not cameras: it cannot be used with cameras, masks or surface points",
+            )
+        if surface_points < 0 or views < 0:
+            raise DataError(root, "views and surface_points must be >= 0")
         records = scan_any(root)
         found = sorted({r.class_name for r in records})
         self.classes = list(classes) if classes is not None else found
@@ -83,13 +120,20 @@ class ShapeDataset(Dataset):
         self.records = [
             r
             for r in records
-            if r.class_name in wanted and r.split == split and resolution in r.grids and len(r.views) >= views
+            if r.class_name in wanted
+            and r.split == split
+            and (resolution is None or resolution in r.grids)
+            and len(r.views) >= views
+            and (not surface_points or r.mesh is not None)
         ]
         if not self.records:
+            needs = [f"a {resolution}^3 grid"] if resolution is not None else []
+            needs += [f"{views} views"] if views else []
+            needs += ["a mesh"] if surface_points else []
             raise DataError(
                 root,
-                f"no {split} objects with a {resolution}^3 grid"
-                + (f" and {views} views" if views else "")
+                f"no {split} objects"
+                + (" with " + " and ".join(needs) if needs else "")
                 + " (prepare the data with `gan3d data synth` or `gan3d data prepare`)",
             )
         self.root = Path(root)
@@ -99,7 +143,8 @@ class ShapeDataset(Dataset):
         self.image_size = image_size
         self.channels = channels
         self.augment = augment
-        self._cache: dict[int, torch.Tensor] | None = {} if cache else None
+        self.masks, self.cameras, self.surface_points = masks, cameras, surface_points
+        self._cache: dict[Any, Any] | None = {} if cache else None
         self._view_cache: dict[Path, torch.Tensor] | None = {} if cache_views else None
 
     def __len__(self) -> int:
@@ -107,22 +152,32 @@ class ShapeDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         record = self.records[index]
-        voxels = self._voxels(index)
-        if self.augment is not None:
-            voxels = augment_voxels(voxels, self.augment)
         item: dict[str, Any] = {
-            "voxels": voxels,
             "label": self.classes.index(record.class_name),
             "class_name": record.class_name,
             "id": record.stem,
         }
+        if record.mesh is not None:
+            item["mesh_path"] = str(record.mesh)
+        if self.resolution is not None:
+            voxels, placement = self._voxels(index)
+            item["voxels"] = augment_voxels(voxels, self.augment) if self.augment is not None else voxels
+            item["voxel_to_world"] = placement
         if self.views:
-            images = [self._view(record.views[i]) for i in self._pick_views(record)]
+            picked = self._pick_views(record)
+            images = [self._view(record.views[i]) for i in picked]
             if len({tuple(im.shape) for im in images}) != 1:
                 raise DataError(record.views[0].parent, "views of one object differ in size; pass image_size")
             if self.augment is not None:
                 images = [augment_image(im, self.augment) for im in images]
             item["images"] = torch.stack(images)
+            height, width = item["images"].shape[-2:]
+            if self.masks:
+                item["masks"] = torch.stack([self._mask(record, i, width) for i in picked])
+            if self.cameras:
+                item["cameras"] = self._cameras(record, picked).resized(int(width), int(height))
+        if self.surface_points:
+            item["points"] = self._surface_points(index)
         return item
 
     def _view(self, path: Path) -> torch.Tensor:
@@ -133,20 +188,140 @@ class ShapeDataset(Dataset):
             self._view_cache[path] = (image * 255).round().to(torch.uint8)  # exact: decoded from 8-bit pixels
         return self._view_cache[path].float() / 255.0
 
-    def _voxels(self, index: int) -> torch.Tensor:
-        if self._cache is not None and index in self._cache:
-            return self._cache[index]
-        path = self.records[index].grids[self.resolution]
+    def _mask(self, record: ShapeRecord, view: int, size: int) -> torch.Tensor:
+        path = record.views[view]
+        if record.layout == "gan3d":
+            mask_path = _extras_dir(path, record.stem) / f"{view_index(path):03d}_mask.png"
+            if mask_path.is_file():
+                return load_mask(mask_path, self.image_size)
+        return load_mask(path, self.image_size, alpha=True)
+
+    def _cameras(self, record: ShapeRecord, picked: list[int]) -> Cameras:
+        if record.layout == "r2n2":
+            if record.metadata is None:
+                raise DataError(record.views[0].parent, "no rendering_metadata.txt: the views have no cameras")
+            rows = self._cached(("meta", record.metadata), lambda: read_rendering_metadata(record.metadata))
+            if len(rows) < len(record.views):
+                raise DataError(record.metadata, f"{len(rows)} camera rows for {len(record.views)} views")
+            from PIL import Image
+
+            with Image.open(record.views[0]) as image:
+                size = image.size[0]
+            return r2n2_cameras([rows[int(record.views[i].stem)] for i in picked], size)
+        return Cameras.stack([load_camera(self._camera_json(record, i)) for i in picked])
+
+    def _camera_json(self, record: ShapeRecord, view: int) -> Path:
+        path = record.views[view]
+        json_path = _extras_dir(path, record.stem) / f"{view_index(path):03d}.json"
+        if not json_path.is_file():
+            raise DataError(path, f"no camera for this view (expected {json_path.name} in {json_path.parent})")
+        return json_path
+
+    def _normalization(self, record: ShapeRecord) -> tuple[np.ndarray, float] | None:
+        """The mesh-to-camera-world normalisation of a gan3d object with view JSONs (None: mesh frame)."""
+        if record.layout != "gan3d" or not record.views:
+            return None
+        json_path = _extras_dir(record.views[0], record.stem) / f"{view_index(record.views[0]):03d}.json"
+        if not json_path.is_file():
+            return None
+        return read_normalization(json_path)
+
+    def _cached(self, key: Any, make: Any) -> Any:
+        if self._cache is None:
+            return make()
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def _voxels(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._cached(("grid", index), lambda: self._load_voxels(index))
+
+    def _load_voxels(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        record = self.records[index]
+        path = record.grids[self.resolution]  # type: ignore[index]
         grid = read_binvox(path)
         if grid.resolution != self.resolution:
             raise DataError(path, f"grid is {grid.resolution}^3, expected {self.resolution}^3")
-        voxels = torch.from_numpy(grid.occupancy.astype(np.float32))[None]
-        if self._cache is not None:
-            self._cache[index] = voxels
-        return voxels
+        if record.layout == "r2n2":
+            grid = r2n2_grid_placement(grid)
+        placement = voxel_to_camera_world(grid.translate, grid.scale, grid.resolution, self._normalization(record))
+        return torch.from_numpy(grid.occupancy.astype(np.float32))[None], placement
+
+    def _surface_points(self, index: int) -> torch.Tensor:
+        return self._cached(("points", index), lambda: self._sample_points(index))
+
+    def _sample_points(self, index: int) -> torch.Tensor:
+        record = self.records[index]
+        mesh = load_mesh(record.mesh)  # type: ignore[arg-type]
+        normalization = self._normalization(record)
+        if normalization is not None:
+            center, radius = normalization
+            mesh = mesh.with_verts((mesh.verts - center) / radius)
+        rng = np.random.default_rng([index, len(self.records)])
+        return torch.from_numpy(sample_surface_points(mesh, self.surface_points, rng).astype(np.float32))
 
     def _pick_views(self, record: ShapeRecord) -> list[int]:
         available = len(record.views)
         if self.view_mode == "random":
             return sorted(torch.randperm(available)[: self.views].tolist())
         return [int(i * available / self.views) for i in range(self.views)]
+
+
+def _extras_dir(view: Path, stem: str) -> Path:
+    """gan3d's per-object folder of masks, depth maps and camera JSONs beside a view image."""
+    return view.parent / f"{stem}_views"
+
+
+def sample_surface_points(mesh: Mesh, n: int, rng: np.random.Generator) -> np.ndarray:
+    """`n` points uniformly distributed by area on a mesh's surface, (n, 3) float64."""
+    tri = mesh.verts[mesh.faces]  # (F, 3, 3)
+    area = np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
+    if not area.sum() > 0:
+        raise DataError("<mesh>", "surface has no area to sample")
+    face = rng.choice(len(tri), size=n, p=area / area.sum())
+    r1, r2 = np.sqrt(rng.random(n))[:, None], rng.random(n)[:, None]
+    t = tri[face]
+    return (1 - r1) * t[:, 0] + r1 * (1 - r2) * t[:, 1] + r1 * r2 * t[:, 2]
+
+
+def load_mask(path: str | os.PathLike[str], size: int | None = None, alpha: bool = False) -> torch.Tensor:
+    """A silhouette as float32 (1, H, W) in {0, 1}: a grey mask image (> 127 is object), or with `alpha`
+    the alpha channel of an RGBA image. Resizing averages pixels (box filter) and thresholds at 0.5."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            image.load()
+            if alpha:
+                if image.mode not in ("RGBA", "LA", "PA") and "transparency" not in image.info:
+                    raise DataError(path, "no mask for this view (no mask file and no alpha channel)")
+                plane = image.convert("RGBA").getchannel("A")
+            else:
+                plane = image.convert("L")
+            array = (np.asarray(plane) > 127).astype(np.float32)
+    except FileNotFoundError:
+        raise DataError(path, "no such file") from None
+    except (UnidentifiedImageError, OSError, ValueError) as err:
+        raise DataError(path, f"cannot read mask ({err})") from None
+    mask = torch.from_numpy(array)[None]
+    if size is not None and tuple(mask.shape[-2:]) != (size, size):
+        resized = torch.nn.functional.interpolate(mask[None], size=(size, size), mode="area")  # box filter
+        mask = (resized[0] > 0.5).float()
+    return mask
+
+
+def collate_items(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Batch `ShapeDataset` items: tensors and numbers stack, `Cameras` stack to (N, V), strings list."""
+    from torch.utils.data import default_collate
+
+    out: dict[str, Any] = {}
+    for key in items[0]:
+        values = [item[key] for item in items]
+        if isinstance(values[0], Cameras):
+            out[key] = Cameras.stack(values)
+        elif isinstance(values[0], str):
+            out[key] = values
+        else:
+            out[key] = default_collate(values)
+    return out

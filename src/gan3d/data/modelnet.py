@@ -42,6 +42,9 @@ class ShapeRecord:
         mesh: the mesh file, if any.
         grids: voxel grids by resolution.
         views: view images in view order.
+        layout: "gan3d" (ModelNet-style folders; views may have `<stem>_views/` masks and camera JSONs)
+            or "r2n2" (3D-R2N2's release: cameras from `metadata`, masks from the renders' alpha).
+        metadata: 3D-R2N2's `rendering_metadata.txt` of the object, if any.
     """
 
     class_name: str
@@ -50,6 +53,8 @@ class ShapeRecord:
     mesh: Path | None = None
     grids: dict[int, Path] = field(default_factory=dict)
     views: list[Path] = field(default_factory=list)
+    layout: str = "gan3d"
+    metadata: Path | None = None
 
 
 def scan_layout(root: str | os.PathLike[str], classes: list[str] | None = None) -> list[ShapeRecord]:

@@ -120,18 +120,41 @@ def save_views(
     return images
 
 
-def load_camera(json_path: str | os.PathLike[str]) -> Cameras:
-    """The camera (batch shape ()) of one view from its JSON file."""
+def _read_view_json(path: Path) -> dict:
     from gan3d.errors import DataError
 
-    path = Path(json_path)
     try:
         data = json.loads(path.read_text())
     except FileNotFoundError:
         raise DataError(path, "no such file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise DataError(path, f"not valid JSON ({err})") from None
-    return Cameras.from_dict(data.get("camera", data) if isinstance(data, dict) else data, str(path))
+    if not isinstance(data, dict):
+        raise DataError(path, "not a view description (expected a JSON object)")
+    return data
+
+
+def read_normalization(json_path: str | os.PathLike[str]) -> tuple[np.ndarray, float]:
+    """The (center, radius) of a view JSON: `normalised = (mesh_point - center) / radius`."""
+    from gan3d.errors import DataError
+
+    path = Path(json_path)
+    try:
+        norm = _read_view_json(path)["normalization"]
+        center, radius = np.asarray(norm["center"], dtype=np.float64).reshape(3), float(norm["radius"])
+    except (KeyError, TypeError, ValueError) as err:
+        raise DataError(path, f"malformed normalization ({type(err).__name__}: {err})") from None
+    if not (np.isfinite(center).all() and np.isfinite(radius) and radius > 0):
+        raise DataError(path, "malformed normalization (non-finite centre or non-positive radius)")
+    return center, radius
+
+
+def load_camera(json_path: str | os.PathLike[str]) -> Cameras:
+    """The camera (batch shape ()) of one view from its JSON file."""
+    path = Path(json_path)
+    data = _read_view_json(path)
+    camera = data.get("camera", data)
+    return Cameras.from_dict(camera if isinstance(camera, dict) else {}, str(path))
 
 
 def _save_png(image: object, path: Path) -> None:

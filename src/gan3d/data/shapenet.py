@@ -56,7 +56,7 @@ def scan_r2n2(root: str | os.PathLike[str], classes: list[str] | None = None) ->
 
     def record(synset: str, model_id: str) -> ShapeRecord:
         name = SYNSETS.get(synset, synset)
-        return records.setdefault((name, model_id), ShapeRecord(name, r2n2_split(model_id), model_id))
+        return records.setdefault((name, model_id), ShapeRecord(name, r2n2_split(model_id), model_id, layout="r2n2"))
 
     if vox_root.is_dir():
         for path in sorted(vox_root.glob("*/*/model.binvox")):
@@ -66,7 +66,10 @@ def scan_r2n2(root: str | os.PathLike[str], classes: list[str] | None = None) ->
         for folder in sorted(render_root.glob("*/*/rendering")):
             synset, model_id = folder.parent.parent.name, folder.parent.name
             views = sorted(folder.glob("[0-9][0-9].png"), key=lambda p: int(p.stem))
-            record(synset, model_id).views = views
+            rec = record(synset, model_id)
+            rec.views = views
+            if (folder / "rendering_metadata.txt").is_file():
+                rec.metadata = folder / "rendering_metadata.txt"
     out = [records[key] for key in sorted(records)]
     return [r for r in out if classes is None or r.class_name in classes]
 

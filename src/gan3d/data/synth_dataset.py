@@ -27,23 +27,30 @@ def plan(classes: list[str], per_class: int, train_fraction: float, seed: int) -
 
 
 def synthesize_object(
-    item: tuple[str, str, int, int], out: Path, resolutions: tuple[int, ...], settings: ViewSettings
+    item: tuple[str, str, int, int],
+    out: Path,
+    resolutions: tuple[int, ...],
+    settings: ViewSettings,
+    color: bool = False,
 ) -> bool:
-    """Generate one object and whatever of its files is missing; False when all existed."""
+    """Generate one object and whatever of its files is missing; False when all existed.
+
+    With `color` the mesh is a textured OBJ (`<stem>.obj` + `.mtl` + `_texture.png`) and the views RGB.
+    """
     class_name, split, number, seed = item
     folder = out / class_name / split
     stem = f"{class_name}_{number:04d}"
-    mesh_path = folder / f"{stem}.off"
+    mesh_path = folder / f"{stem}.{'obj' if color else 'off'}"
     grid_paths = {res: folder / f"{stem}_{res}.binvox" for res in resolutions}
     missing_views = settings.views > 0 and not view_paths(folder, stem, settings.views)[-1].exists()
     missing_grids = [res for res, path in grid_paths.items() if not path.exists()]
     if mesh_path.exists() and not missing_grids and not missing_views:
         return False
-    mesh = make_shape(class_name, seed)
+    mesh = make_shape(class_name, seed, color)
     for res in missing_grids:
         write_binvox(voxelize(mesh.verts, mesh.faces, res), grid_paths[res])
     if missing_views:
-        save_views(render_views(mesh, settings), mesh, folder, stem, settings)
+        save_views(render_views(mesh, settings, color), mesh, folder, stem, settings)
     save_mesh(mesh, mesh_path)  # last: its presence means the object is complete
     return True
 
@@ -58,8 +65,13 @@ def build_synthetic_dataset(
     train_fraction: float = 0.8,
     seed: int = 0,
     jobs: int = 1,
+    color: bool = False,
 ) -> BatchResult:
-    """Generate (or complete: it is resumable) the built-in dataset under `out`, with `dataset.json`."""
+    """Generate (or complete: it is resumable) the built-in dataset under `out`, with `dataset.json`.
+
+    `color=True` gives every object per-part colours and procedural textures (textured OBJ meshes) and
+    renders RGB views; the default is geometry only with grey MVCNN views.
+    """
     classes = list(classes)
     unknown = sorted(set(classes) - set(CLASSES))
     if unknown:
@@ -78,6 +90,7 @@ def build_synthetic_dataset(
         "train_fraction": train_fraction,
         "seed": seed,
         "up_axis": "z",
+        "color": color,
         "layout": "<class>/<split>/<stem>.off, <stem>_<res>.binvox, <stem>_NNN.png, <stem>_views/",
     }
     write_text_atomic(out / "dataset.json", json.dumps(manifest, indent=1))
@@ -91,4 +104,5 @@ def build_synthetic_dataset(
         out=out,
         resolutions=tuple(resolutions),
         settings=settings,
+        color=color,
     )

@@ -366,12 +366,20 @@ GENERATORS: dict[str, Callable[[np.random.Generator], Parts]] = {
 CLASSES = tuple(GENERATORS)
 
 
-def make_shape(class_name: str, seed: int) -> Mesh:
-    """One object of `class_name`, the same for the same seed on every machine."""
+def make_shape(class_name: str, seed: int, color: bool = False) -> Mesh:
+    """One object of `class_name`, the same for the same seed on every machine.
+
+    With `color`, the same geometry with per-part vertex colours, UVs and a procedural texture atlas
+    (`gan3d.data.synthetic_color`), drawn from a random stream of their own.
+    """
     if class_name not in GENERATORS:
         raise ConfigError(f"unknown synthetic class {class_name!r}; choose from {', '.join(CLASSES)}")
     # mix the class into the seed so chair 7 and table 7 are unrelated draws
     rng = np.random.default_rng([seed, CLASSES.index(class_name)])
     parts = GENERATORS[class_name](rng)
+    if color:
+        from gan3d.data.synthetic_color import colored_mesh
+
+        return colored_mesh(parts, class_name, np.random.default_rng([seed, CLASSES.index(class_name), 1]))
     merged = trimesh.util.concatenate(parts)
     return Mesh(np.asarray(merged.vertices, dtype=np.float64), np.asarray(merged.faces, dtype=np.int64))

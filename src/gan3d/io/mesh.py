@@ -6,7 +6,7 @@ header quirk (`OFF490 518 0` on one line), detection of truncated and binary-gar
 
 Colour is kept both ways: vertex colours (PLY, OBJ `v x y z r g b`, GLB) and UV-mapped textures (OBJ +
 MTL + image, GLB) load into `Mesh.vertex_colors` / `Mesh.uvs` + `Mesh.texture` and are written back
-(OBJ writes `NAME.mtl` and `NAME.png` beside the mesh).
+(OBJ writes `NAME.mtl` and `NAME_texture.png` beside the mesh).
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def save_mesh(mesh: Mesh, path: str | os.PathLike[str]) -> None:
     """Write a mesh in the format named by the suffix (OFF, OBJ, STL, PLY, GLB), atomically.
 
     Vertex colours go into OBJ, PLY and GLB; a texture into GLB (embedded) and OBJ (`<stem>.mtl` and
-    `<stem>.png` written beside it, before the OBJ, so an OBJ that exists is complete). OFF and STL
+    `<stem>_texture.png` written beside it, before the OBJ, so an OBJ that exists is complete). OFF and STL
     hold geometry only.
     """
     path = Path(path)
@@ -145,10 +145,10 @@ def _textured_obj(mesh: Mesh, stem: str) -> tuple[str, dict[str, bytes]]:
     lines += [f"v {x:.6f} {y:.6f} {z:.6f}" for x, y, z in mesh.verts]
     lines += [f"vt {u:.6f} {v:.6f}" for u, v in mesh.uvs]  # type: ignore[union-attr]
     lines += [f"f {a}/{a} {b}/{b} {c}/{c}" for a, b, c in mesh.faces + 1]
-    mtl = f"newmtl material0\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\nmap_Kd {stem}.png\n"
+    mtl = f"newmtl material0\nKa 1 1 1\nKd 1 1 1\nKs 0 0 0\nmap_Kd {stem}_texture.png\n"
     png = _io.BytesIO()
     Image.fromarray(mesh.texture).save(png, format="PNG")  # type: ignore[arg-type]
-    return "\n".join(lines) + "\n", {f"{stem}.mtl": mtl.encode("ascii"), f"{stem}.png": png.getvalue()}
+    return "\n".join(lines) + "\n", {f"{stem}.mtl": mtl.encode("ascii"), f"{stem}_texture.png": png.getvalue()}
 
 
 def _off_bytes(mesh: Mesh) -> bytes:

@@ -113,6 +113,12 @@ class Cameras:
             self.height,
         )
 
+    def resized(self, width: int, height: int) -> Cameras:
+        """The same cameras for images resized to (width, height): K scaled per axis. Exact for the
+        pixel-edge convention (a point at pixel coordinate u moves to u * width / self.width)."""
+        scale = self.intrinsics.new_tensor([width / self.width, height / self.height, 1.0])
+        return Cameras(self.intrinsics * scale[:, None], self.rotation, self.translation, width, height)
+
     @classmethod
     def stack(cls, cameras: Sequence[Cameras], dim: int = 0) -> Cameras:
         """Stack camera batches of equal batch shape and image size along a new batch dimension."""
