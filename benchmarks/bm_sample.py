@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gan3d.batch import default_jobs, run_batch  # noqa: E402
 from gan3d.export.samples import SampleJob, export_sample, sample_stems  # noqa: E402
-from gan3d.pipelines.voxel_gan import LoadedModel, _for_inference, generate_batches  # noqa: E402
+from gan3d.pipelines.voxel_gan import LoadedModel, for_inference, generate_batches  # noqa: E402
 from gan3d.registry import get_model  # noqa: E402
 
 
@@ -32,7 +32,7 @@ def build(channels_last: bool) -> LoadedModel:
         # pre-sigmoid ~ N(-2, 1): ~1% occupied in scattered blobs, ~26k faces a mesh (a 64^3 chair: ~15k)
         model.generator.net[-1].weight.mul_(3000)
         model.generator.net[-1].bias.fill_(-2.0)
-    return LoadedModel(_for_inference(model) if channels_last else model, "gan_64", None)
+    return LoadedModel(for_inference(model) if channels_last else model, "gan_64", None)
 
 
 def run(loaded: LoadedModel, n: int, jobs: int, precision: str, out: Path) -> tuple[float, float, int]:

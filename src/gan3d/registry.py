@@ -25,11 +25,16 @@ def register_model(builder: Builder) -> Builder:
 
 def get_model(name: str, **overrides: Any) -> nn.Module:
     """Build the registered variant `name`, with keyword overrides of its defaults."""
-    import gan3d.models  # noqa: F401  (registers the builders)
+    return get_builder(name)(**overrides)
+
+
+def get_builder(name: str) -> Callable[..., nn.Module]:
+    """The registered builder `name` itself (its `__module__` tells the family's model file)."""
+    import gan3d.models  # noqa: F401
 
     if name not in _BUILDERS:
         raise ConfigError(f"unknown model {name!r}; registered: {', '.join(sorted(_BUILDERS))}")
-    return _BUILDERS[name](**overrides)
+    return _BUILDERS[name]
 
 
 def list_models() -> list[str]:

@@ -9,33 +9,19 @@ import torch
 
 from gan3d.errors import CheckpointError, ConfigError
 from gan3d.export.checkpoint import save_pretrained
-from gan3d.registry import get_model, list_models, load_pretrained
-
-# small inputs: grey images, the simple encoder built for 64 px (the paper encoder needs 224)
-TINY = {"channels": 1, "image_size": 64}
+from gan3d.registry import get_builder, get_model, list_models, load_pretrained
+from tests.models.testers import TESTERS
 
 
-def _inputs(model, batch: int = 2, views: int = 2) -> dict:
-    gen = torch.Generator().manual_seed(0)
-    cfg = model.config
-    size = cfg["image_size"] if cfg["encoder"] == "simple" else 224
-    shape = (batch, views, cfg["channels"], size, size) if cfg["fusion"] else (batch, cfg["channels"], size, size)
-    labels = torch.tensor([0, 2])[:batch] if cfg["num_classes"] else None
-    return {
-        "images": torch.rand(shape, generator=gen),
-        "labels": labels,
-        "latent": torch.randn(batch, 200, generator=gen),
-    }
+def _tester(name: str):  # noqa: ANN202
+    module = get_builder(name).__module__
+    assert module in TESTERS, f"builder {name} ({module}) has no tester: add one to tests/models/testers.py"
+    return TESTERS[module]
 
 
-def _build(name: str):
-    kwargs = dict(TINY)
-    if name.startswith(("gan_",)):
-        kwargs = {}
-    elif "simple" not in name and name in ("vae_gan_32",):
-        kwargs = {"channels": 1}
+def _build(name: str):  # noqa: ANN202
     torch.manual_seed(0)
-    return get_model(name, **kwargs)
+    return _tester(name).build(name)
 
 
 def test_registry_lists_the_paper_variants() -> None:
@@ -57,35 +43,29 @@ def test_registry_lists_the_paper_variants() -> None:
 
 @pytest.mark.parametrize("name", list_models())
 def test_variant(name: str, tmp_path: Path) -> None:
+    tester = _tester(name)
     model = _build(name)
-    x = _inputs(model)
-    r = model.config["resolution"]
-    # forward: generation from noise, reconstruction from images, discrimination
-    voxels = model.generate(x["latent"], x["labels"])
-    assert voxels.shape == (2, 1, r, r, r) and torch.isfinite(voxels).all()
-    assert 0 <= voxels.min() and voxels.max() <= 1
-    score = model.discriminator(voxels, x["labels"])
-    assert score.shape == (2,) and torch.isfinite(score).all()
-    loss = score.sum() + voxels.mean()
-    if model.encoder is not None:
-        z, mu, logvar = model.encode(x["images"])
-        assert z.shape == (2, 200) and mu.shape[-1] == 200
-        loss = loss + model.generate(z, x["labels"]).mean() + logvar.mean()
+    inputs = tester.inputs(model)
+    outputs = tester.forward(model, inputs)  # the tester checks the shapes
+    bad = [key for key, value in outputs.items() if not torch.isfinite(value).all()]
+    assert not bad, f"non-finite outputs {bad}"
     # backward reaches every parameter
-    loss.backward()
+    sum(value.float().mean() for value in outputs.values()).backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None or not torch.isfinite(p.grad).all()]
     assert not missing, f"no gradient for {missing[:5]}"
     # deterministic in eval mode, and the same after a safetensors round trip
     model.eval()
     with torch.no_grad():
-        first = model.generate(x["latent"], x["labels"])
-        assert torch.equal(first, model.generate(x["latent"], x["labels"]))
+        first = tester.forward(model, inputs)
+        again = tester.forward(model, inputs)
+        for key in first:
+            assert torch.equal(first[key], again[key]), key
         save_pretrained(model, tmp_path / "ckpt", builder=name)
         loaded, config = load_pretrained(tmp_path / "ckpt")
         assert config["builder"] == name
-        torch.testing.assert_close(loaded.generate(x["latent"], x["labels"]), first)
-        if model.encoder is not None:
-            torch.testing.assert_close(loaded.encode(x["images"])[0], model.encode(x["images"])[0])
+        reloaded = tester.forward(loaded, inputs)
+        for key in first:
+            torch.testing.assert_close(reloaded[key], first[key], msg=key)
 
 
 def test_seeded_construction_is_deterministic() -> None:

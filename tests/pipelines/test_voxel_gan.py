@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from gan3d.errors import ConfigError
-from gan3d.pipelines.voxel_gan import LoadedModel, _for_inference, generate, generate_batches
+from gan3d.pipelines.voxel_gan import LoadedModel, for_inference, generate, generate_batches
 from gan3d.registry import get_model
 
 
@@ -25,7 +25,7 @@ def test_batches_cover_all_shapes_whatever_the_batch_size(loaded: LoadedModel) -
 
 def test_channels_last_layout_gives_the_same_numbers(loaded: LoadedModel) -> None:
     before = generate(loaded, 4, seed=1)
-    _for_inference(loaded.model)
+    for_inference(loaded.model)
     assert loaded.model.generator.net[0].weight.is_contiguous(memory_format=torch.channels_last_3d)
     torch.testing.assert_close(generate(loaded, 4, seed=1), before, rtol=0, atol=1e-6)
 

@@ -1,4 +1,6 @@
-"""`gan3d reconstruct --ckpt CKPT IMAGE [IMAGE ...] --out FILE.obj`: a 3D shape from 1..V photos."""
+"""`gan3d reconstruct --ckpt CKPT IMAGE [IMAGE ...] --out FILE.obj`: a 3D object from 1..V photos, by the
+model's family (`gan3d.pipelines.loading`). Photos are first prepared as the training views look
+(object found, cropped, centred on white: `gan3d.data.photos`); `--no-prepare` feeds them as they are."""
 
 from __future__ import annotations
 
@@ -16,27 +18,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output mesh (.obj/.ply/.stl/.glb/.off)")
     parser.add_argument("--class", dest="class_name", help="class of the object (conditional models)")
     parser.add_argument("--threshold", type=float, default=0.5, help="occupancy threshold (default 0.5)")
+    parser.add_argument(
+        "--no-prepare",
+        dest="prepare",
+        action="store_false",
+        help="feed the images as they are (default: find the object, crop, centre it on white, resize)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from gan3d.errors import DataError
-    from gan3d.export.figures import plot_reconstruction, shaded_image
-    from gan3d.export.grids import save_probabilities
-    from gan3d.export.mesh import export_mesh, voxels_to_mesh
-    from gan3d.io.images import load_view_image
-    from gan3d.pipelines.voxel_gan import load_model, reconstruct
+    from gan3d.pipelines.loading import ReconstructRequest, family_pipeline, load_model
 
     loaded = load_model(args.ckpt)
-    grid = reconstruct(loaded, args.images, args.class_name)[0, 0].numpy()
-    try:
-        mesh = voxels_to_mesh(grid, args.threshold)
-    except DataError:
-        raise DataError(args.out, f"the reconstruction is empty at threshold {args.threshold}") from None
-    export_mesh(mesh, args.out)
-    save_probabilities(grid, args.out.with_suffix(".binvox"), args.threshold)
-    inputs = [(load_view_image(p).numpy().transpose(1, 2, 0) * 255).astype(np.uint8) for p in args.images]
-    plot_reconstruction(inputs, shaded_image(mesh.verts, mesh.faces), None, args.out.with_suffix(".png"))
-    return 0
+    request = ReconstructRequest(args.images, args.out, args.class_name, args.threshold, args.prepare)
+    return family_pipeline(loaded.family).reconstruct_to_files(loaded, request)

@@ -1,14 +1,26 @@
 """`gan3d train --config FILE [--trainer.max_epochs 2 --data.root DIR --ckpt_path last ...]`.
 
-Lightning's CLI parses the YAML config and the dotted overrides; runs go to `runs/<name>/version_N/`
-with TensorBoard and CSV logs, `checkpoints/last.ckpt` for resuming, sample sheets, and an inference
-export (`export/config.json` + `export/model.safetensors`).
+One entry for every family: the config names the LightningModule and the DataModule by `class_path`
+(Lightning CLI subclass mode), so a new family adds a module and configs, nothing here. Runs go to
+`<root>/<name>/version_N/` — `<root>` is `--trainer.default_root_dir` when given, else `runs/` — with
+TensorBoard and CSV logs, `checkpoints/last.ckpt` for resuming, the family's previews, and an
+inference export (`export/config.json` + `export/model.safetensors`).
+
+Configs written before `class_path` (a flat `model:` of `VaeGanModule` arguments and `data:` of
+`ShapeDataModule` arguments) are read as those classes (`migrate_config`).
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+# the classes of configs that predate `class_path` (every one of them trained the voxel family)
+LEGACY_MODEL = "gan3d.training.vae_gan_module.VaeGanModule"
+LEGACY_DATA = "gan3d.data.datamodule.ShapeDataModule"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,33 +39,80 @@ def run(args: argparse.Namespace) -> int:
     return train(args.cli_args)
 
 
+def migrate_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A config in today's form: `model` and `data` given as flat arguments become
+    `{class_path: <the voxel family's class>, init_args: {...}}`; configs with `class_path` pass through."""
+    out = dict(config)
+    for key, class_path in (("model", LEGACY_MODEL), ("data", LEGACY_DATA)):
+        section = out.get(key)
+        if isinstance(section, dict) and "class_path" not in section:
+            out[key] = {"class_path": class_path, "init_args": section}
+    return out
+
+
+def _migrated_argv(argv: Sequence[str], scratch: Path) -> list[str]:
+    """`argv` with every `--config FILE` that predates `class_path` replaced by a migrated copy."""
+    import yaml
+
+    from gan3d.errors import ConfigError
+
+    out = list(argv)
+    for i, arg in enumerate(out[:-1]):
+        if arg != "--config":
+            continue
+        path = Path(out[i + 1])
+        try:
+            config = yaml.safe_load(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such config file") from None
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+            raise ConfigError(f"{path}: not a readable YAML config ({type(err).__name__})") from None
+        if not isinstance(config, dict):
+            raise ConfigError(f"{path}: a config must be a YAML mapping (model:, data:, trainer:)")
+        migrated = migrate_config(config)
+        if migrated != config:
+            copy = scratch / f"{len(list(scratch.iterdir()))}_{path.name}"
+            copy.write_text(yaml.safe_dump(migrated, sort_keys=False))
+            out[i + 1] = str(copy)
+    return out
+
+
 def train(argv: Sequence[str]) -> int:
-    """Parse `argv` with Lightning's CLI, then fit (resuming from `--ckpt_path` when given)."""
+    """Parse `argv` with Lightning's CLI (subclass mode), then fit (resuming from `--ckpt_path` when given)."""
+    with tempfile.TemporaryDirectory(prefix="gan3d-config-") as scratch:
+        return _train(_migrated_argv(argv, Path(scratch)))
+
+
+def _train(argv: list[str]) -> int:
+    import lightning as L
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
     from lightning.pytorch.cli import LightningCLI
 
-    from gan3d.data.datamodule import ShapeDataModule
-    from gan3d.training.vae_gan_module import VaeGanModule
+    from gan3d.errors import ConfigError
 
     class Gan3dCLI(LightningCLI):
         def add_arguments_to_parser(self, parser) -> None:  # noqa: ANN001
             parser.add_argument("--ckpt_path", type=str | None, default=None, help="checkpoint to resume, or 'last'")
-            parser.add_argument("--name", type=str, default="gan3d", help="run name: logs go to runs/<name>/")
-            parser.link_arguments("data.classes", "model.class_names")
+            parser.add_argument("--name", type=str, default="gan3d", help="run name: logs go to <root>/<name>/")
 
         def instantiate_trainer(self, **kwargs):  # noqa: ANN003, ANN202
-            # TensorBoard + CSV in one runs/<name>/version_N folder, unless the config sets loggers
-            if self._get(self.config_init, "trainer", default={}).get("logger") is None:
+            # TensorBoard + CSV in one <root>/<name>/version_N folder, unless the config sets loggers
+            trainer_config = self._get(self.config_init, "trainer", default={})
+            if trainer_config.get("logger") is None:
                 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
                 name = self._get(self.config, "name")
-                tensorboard = TensorBoardLogger("runs", name=name)
-                kwargs["logger"] = [tensorboard, CSVLogger("runs", name=name, version=tensorboard.version)]
+                root = trainer_config.get("default_root_dir") or "runs"
+                tensorboard = TensorBoardLogger(root, name=name)
+                kwargs["logger"] = [tensorboard, CSVLogger(root, name=name, version=tensorboard.version)]
             return super().instantiate_trainer(**kwargs)
 
     cli = Gan3dCLI(
-        VaeGanModule,
-        ShapeDataModule,
-        args=list(argv),
+        L.LightningModule,
+        L.LightningDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        args=argv,
         run=False,
         save_config_kwargs={"overwrite": True},
         trainer_defaults=_trainer_defaults(),
@@ -63,10 +122,6 @@ def train(argv: Sequence[str]) -> int:
     ckpt = cli.config.get("ckpt_path")
     if ckpt == "last":
         ckpt = _last_checkpoint(cli.trainer)
-    from lightning.fabric.utilities.exceptions import MisconfigurationException
-
-    from gan3d.errors import ConfigError
-
     try:
         cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=ckpt)
     except MisconfigurationException as err:  # e.g. resuming past --trainer.max_epochs: say it in one line
@@ -77,22 +132,16 @@ def train(argv: Sequence[str]) -> int:
 def _trainer_defaults() -> dict:
     from lightning.pytorch.callbacks import ModelCheckpoint
 
-    from gan3d.training.callbacks import InferenceExportCallback, SampleSheetCallback
+    from gan3d.training.callbacks import InferenceExportCallback
 
     return {
-        "callbacks": [
-            ModelCheckpoint(save_last=True, every_n_epochs=1),
-            SampleSheetCallback(),
-            InferenceExportCallback(),
-        ],
+        "callbacks": [ModelCheckpoint(save_last=True, every_n_epochs=1), InferenceExportCallback()],
         "accelerator": "auto",
     }
 
 
 def _last_checkpoint(trainer) -> str | None:  # noqa: ANN001
     """The newest `last.ckpt` among this run name's versions, or None (start fresh)."""
-    from pathlib import Path
-
     logger = trainer.loggers[0] if trainer.loggers else None
     root = Path(logger.save_dir) / logger.name if logger is not None else Path(trainer.default_root_dir)
     candidates = sorted(root.glob("version_*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)

@@ -1,58 +1,26 @@
-"""Inference with trained voxel GANs: loading, generation from noise, reconstruction from images."""
+"""Inference with trained voxel GANs: generation from noise, reconstruction from images, interpolation.
+
+Loading is family-agnostic (`gan3d.pipelines.loading.load_model`); `LoadedModel` and `load_model` are
+re-exported here for callers of the voxel family.
+"""
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import torch
 
-from gan3d.errors import CheckpointError, ConfigError
+from gan3d.errors import ConfigError
 from gan3d.models.vae_gan import VaeGan
+from gan3d.pipelines.loading import LoadedModel, load_model  # noqa: F401  (load_model: re-exported)
 
 Precision = Literal["fp32", "bf16"]
 
 
-@dataclass(frozen=True)
-class LoadedModel:
-    """A trained model in eval mode and what it was trained on."""
-
-    model: VaeGan
-    builder: str
-    class_names: list[str] | None
-
-
-def load_model(path: str | os.PathLike[str]) -> LoadedModel:
-    """Load an inference export folder (`config.json` + `model.safetensors`) or a Lightning `.ckpt`.
-
-    Lightning checkpoints are read with `weights_only=True` (no unpickling of arbitrary objects).
-    """
-    from gan3d.export.checkpoint import CONFIG_NAME, load_training_checkpoint
-    from gan3d.registry import get_model, load_pretrained
-
-    path = Path(path)
-    if path.is_dir() or path.name == CONFIG_NAME:
-        folder = path if path.is_dir() else path.parent
-        model, config = load_pretrained(folder)
-        return LoadedModel(_for_inference(model), config["builder"], config.get("class_names"))  # type: ignore[arg-type]
-    checkpoint = load_training_checkpoint(path)
-    try:
-        hp = checkpoint["hyper_parameters"]
-        model = get_model(hp["model"], **(hp.get("model_kwargs") or {}))
-        state = {k[len("model.") :]: v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}
-        model.load_state_dict(state)
-    except (KeyError, RuntimeError, TypeError) as err:
-        raise CheckpointError(
-            f"{path}: not a gan3d training checkpoint ({type(err).__name__}: {str(err)[:200]})"
-        ) from None
-    return LoadedModel(_for_inference(model), hp["model"], hp.get("class_names"))  # type: ignore[arg-type]
-
-
-def _for_inference(model: torch.nn.Module) -> VaeGan:
+def for_inference(model: torch.nn.Module) -> VaeGan:
     """Eval mode, 3D conv weights channels-last-3d: the same numbers, faster on CPU."""
     from gan3d.models.memory_format import to_channels_last_3d
 
@@ -115,11 +83,15 @@ def generate_batches(
 
 
 @torch.no_grad()
-def reconstruct(loaded: LoadedModel, image_paths: list[Path], class_name: str | None = None) -> torch.Tensor:
+def reconstruct(
+    loaded: LoadedModel, image_paths: list[Path], class_name: str | None = None, prepare: bool = False
+) -> torch.Tensor:
     """One shape from 1..V views of one object, occupancy probabilities (1, 1, R, R, R).
 
     Images are loaded as the model was trained (grey or RGB, its input size; resized with a note
-    when they differ). A single-view model given several images averages their latent means.
+    when they differ); with `prepare`, photos are first cropped to the object and centred on white
+    (`gan3d.data.photos.prepare_photo`). A single-view model given several images averages their latent
+    means.
     """
     from PIL import Image
 
@@ -131,18 +103,25 @@ def reconstruct(loaded: LoadedModel, image_paths: list[Path], class_name: str | 
                     sys.stderr.write(f"gan3d: note: {path}: {im.size[0]}x{im.size[1]} resized to {size}x{size}\n")
         except (OSError, ValueError):
             pass  # encode_images raises the DataError naming the file
-    return loaded.model.generate(encode_images(loaded, image_paths), class_labels(loaded, class_name, 1))
+    latent = encode_images(loaded, image_paths, prepare)
+    return loaded.model.generate(latent, class_labels(loaded, class_name, 1))
 
 
 @torch.no_grad()
-def encode_images(loaded: LoadedModel, image_paths: list[Path]) -> torch.Tensor:
-    """The latent (1, D) of one object from its views (the encoder's mean; averaged for single-view)."""
+def encode_images(loaded: LoadedModel, image_paths: list[Path], prepare: bool = False) -> torch.Tensor:
+    """The latent (1, D) of one object from its views (the encoder's mean; averaged for single-view);
+    `prepare` crops and centres each photo first (`gan3d.data.photos.prepare_photo`)."""
+    from gan3d.data.photos import prepare_photo
     from gan3d.io.images import load_view_image
 
     model = loaded.model
     if model.encoder is None:
         raise ConfigError("this model has no image encoder (a pure 3D-GAN): use `gan3d sample`")
-    images = torch.stack([load_view_image(p, model.config["channels"], model.image_size) for p in image_paths])
+    channels, size = model.config["channels"], model.image_size
+    if prepare:
+        images = torch.stack([prepare_photo(p, size, channels).image for p in image_paths])
+    else:
+        images = torch.stack([load_view_image(p, channels, size) for p in image_paths])
     if model.multiview:
         return model.encode(images[None])[0]
     return model.encode(images)[1].mean(dim=0, keepdim=True)

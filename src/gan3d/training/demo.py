@@ -112,6 +112,7 @@ def train_demo_model(
         adv_weight=settings.adv_weight,
         class_names=classes,
         seed=settings.seed,
+        preview_every_n_epochs=0,  # the report draws its own figures
     )
     run_dir = Path(run_dir)
     csv = CSVLogger(run_dir.parent, name=run_dir.name)  # first: it warns about a folder TensorBoard made

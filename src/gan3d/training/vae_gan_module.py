@@ -14,6 +14,7 @@ The generated batch G(z) is computed once and reused by the D and G steps (its d
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import lightning as L
@@ -28,6 +29,7 @@ from gan3d.metrics.ssim3d import ssim3d
 from gan3d.models.memory_format import channels_last_3d_input, to_channels_last_3d
 from gan3d.models.vae_gan import VaeGan
 from gan3d.registry import get_model
+from gan3d.training.ddp import ManualDdpSync
 
 
 class VaeGanModule(L.LightningModule):
@@ -51,7 +53,11 @@ class VaeGanModule(L.LightningModule):
             faster 3D convolutions on CPU (oneDNN); see `benchmarks/bm_train_step.py`.
         seed: noise and dropout are reseeded from (seed, step) at every training step, so a run resumed
             from a checkpoint continues exactly as an uninterrupted one.
+        preview_every_n_epochs: sample and reconstruction sheets every N epochs (20, as the paper's
+            figures; the last epoch is always drawn); 0 draws none.
     """
+
+    FAMILY = "voxel_gan"  # names the family in exports, for `gan3d sample` / `gan3d reconstruct`
 
     def __init__(
         self,
@@ -72,6 +78,7 @@ class VaeGanModule(L.LightningModule):
         class_names: list[str] | None = None,
         channels_last: bool = True,
         seed: int = 0,
+        preview_every_n_epochs: int = 20,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -80,37 +87,30 @@ class VaeGanModule(L.LightningModule):
         if channels_last:
             to_channels_last_3d(self.model)
         self.d_skipped = 0  # discriminator steps skipped by the adaptive rule, for tests and logs
-        self._sync_grads = False
+        self._ddp = ManualDdpSync()
+
+    def setup(self, stage: str) -> None:
+        # class names in label order come from the data (kept in checkpoints and exports)
+        datamodule = getattr(self._trainer, "datamodule", None)
+        if self.hparams.class_names is None and getattr(datamodule, "classes", None) is not None:
+            self.hparams.class_names = list(datamodule.classes)
+
+    def configure_callbacks(self) -> list[L.Callback]:
+        from gan3d.training.voxel_previews import SampleSheetCallback
+
+        every = self.hparams.preview_every_n_epochs
+        return [SampleSheetCallback(every_n_epochs=every)] if every > 0 else []
+
+    def export_pretrained(self, directory: str | os.PathLike[str]) -> None:
+        """Write the inference export (`config.json` + `model.safetensors`) of the trained networks."""
+        from gan3d.export.checkpoint import save_pretrained
+
+        save_pretrained(
+            self.model, directory, builder=self.hparams.model, family=self.FAMILY, class_names=self.hparams.class_names
+        )
 
     def on_train_start(self) -> None:
-        # DDP's reducer expects one backward per forward; a GAN step has three (D, E, G). Under DDP we
-        # switch its gradient hooks off and average each network's gradients ourselves before its step.
-        from torch.nn.parallel import DistributedDataParallel
-
-        wrapped = getattr(self.trainer.strategy, "model", None)
-        self._sync_grads = isinstance(wrapped, DistributedDataParallel)
-        if self._sync_grads:
-            wrapped.require_backward_grad_sync = False
-
-    def _step(self, optimizer: torch.optim.Optimizer) -> None:
-        """Average gradients across processes (under DDP), then step."""
-        if self._sync_grads:
-            world = torch.distributed.get_world_size()
-            for group in optimizer.param_groups:
-                for param in group["params"]:
-                    if param.grad is not None:
-                        grad = param.grad.contiguous()  # collectives need a dense default layout
-                        torch.distributed.all_reduce(grad)
-                        param.grad.copy_(grad.div_(world))
-        optimizer.step()
-
-    def _mean_across_ranks(self, value: float) -> float:
-        """The same number on every process (so every rank takes the same adaptive decision)."""
-        if not self._sync_grads:
-            return value
-        tensor = torch.tensor(value, device=self.device)
-        torch.distributed.all_reduce(tensor)
-        return float(tensor) / torch.distributed.get_world_size()
+        self._ddp.attach(self.trainer)
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
         # per step, not per epoch: DataLoader iterators also draw from the global generator
@@ -147,11 +147,11 @@ class VaeGanModule(L.LightningModule):
                 d_loss = bce_with_targets(
                     real_logits, gan_targets(n, True, hp.soft_labels, self.device)
                 ) + bce_with_targets(fake_logits, gan_targets(n, False, hp.soft_labels, self.device))
-                accuracy = self._mean_across_ranks((acc_real + acc_fake) / 2)
+                accuracy = self._ddp.mean((acc_real + acc_fake) / 2, self.device)
                 if hp.d_accuracy_threshold is None or accuracy < hp.d_accuracy_threshold:
                     opt_d.zero_grad()
                     self.manual_backward(d_loss)
-                    self._step(opt_d)
+                    self._ddp.step(opt_d)
                 else:
                     self.d_skipped += 1
         self.log_dict(
@@ -180,7 +180,7 @@ class VaeGanModule(L.LightningModule):
                     e_loss = e_loss + hp.ssim_weight * ssim_loss(recon, voxels)
                 opt_e.zero_grad()
                 self.manual_backward(e_loss, retain_graph=False)
-                self._step(opt_e)
+                self._ddp.step(opt_e)
             self.log_dict(
                 {"train/kl": kl, "train/recon": rec, "train/e_loss": e_loss}, on_step=True, on_epoch=True, batch_size=n
             )
@@ -200,7 +200,7 @@ class VaeGanModule(L.LightningModule):
             g_loss = g_loss + hp.adv_weight * adv
             opt_g.zero_grad()
             self.manual_backward(g_loss)
-            self._step(opt_g)
+            self._ddp.step(opt_g)
         self.log_dict(
             {"train/g_loss": g_loss, "train/g_adv": adv}, on_step=True, on_epoch=True, prog_bar=True, batch_size=n
         )
