@@ -1,4 +1,5 @@
-"""gan3d: GAN architectures for 3D models (3D-GAN, 3D-VAE-GAN, DIB-R, PIFu) on one data pipeline."""
+"""gan3d: GAN architectures for 3D models on one data pipeline: the voxel family (3D-GAN, 3D-VAE-GAN) today;
+DIB-R and PIFu are coming."""
 
 from gan3d.errors import CheckpointError, ConfigError, DataError, Gan3dError
 

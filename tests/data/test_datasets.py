@@ -150,10 +150,15 @@ def test_prepare_modelnet_and_r2n2(real: Path, tmp_path: Path) -> None:
         )
         == 0
     )
-    prepared = ShapeDataset(out2, 32, "train", views=24)
-    direct = ShapeDataset(real / "shapenet_r2n2_attsets/chair/sample", 32, "train", views=24)
+    prepared = ShapeDataset(out2, 32, "train", views=24, masks=True, cameras=True)
+    direct = ShapeDataset(real / "shapenet_r2n2_attsets/chair/sample", 32, "train", views=24, masks=True, cameras=True)
     assert len(prepared) == len(direct) == 6
-    np.testing.assert_array_equal(prepared[2]["voxels"].numpy(), direct[2]["voxels"].numpy())
+    a, b = prepared[2], direct[2]
+    # the import keeps what the release holds: grid, placement, views, masks and cameras
+    for key in ("voxels", "voxel_to_world", "images", "masks"):
+        torch.testing.assert_close(a[key], b[key], msg=key)
+    torch.testing.assert_close(a["cameras"].rotation, b["cameras"].rotation, atol=1e-6, rtol=0)
+    torch.testing.assert_close(a["cameras"].intrinsics, b["cameras"].intrinsics)
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gan3d.batch import default_jobs, report, run_batch
+from gan3d.files import atomic_path
 
 if TYPE_CHECKING:
     from gan3d.data.modelnet import ShapeRecord
@@ -40,34 +41,36 @@ def prepare_modelnet_object(
     record: ShapeRecord, out: Path, resolutions: tuple[int, ...], views: list[Path], settings: ViewSettings
 ) -> bool:
     """Voxelize one ModelNet mesh and copy or render its views; False when all outputs existed."""
-    from gan3d.data.render_views import render_views, save_views
-    from gan3d.data.voxelize import voxelize
-    from gan3d.io.binvox import write_binvox
+    from gan3d.data.object_outputs import ObjectOutputs, write_missing_outputs
     from gan3d.io.mesh import load_mesh
 
     folder = out / record.class_name / record.split
-    stem = record.stem
-    grids = {res: folder / f"{stem}_{res}.binvox" for res in resolutions}
-    n_views = len(views) if views else settings.views
-    last_view = folder / f"{stem}_{n_views:03d}.png"
-    todo_grids = [res for res, path in grids.items() if not path.exists()]
-    todo_views = n_views > 0 and not last_view.exists()
-    if not todo_grids and not todo_views:
-        return False
+    outputs = ObjectOutputs(
+        folder,
+        record.stem,
+        grids={res: folder / f"{record.stem}_{res}.binvox" for res in resolutions},
+        views=settings if settings.views > 0 else None,
+        copy_views=list(views),
+    )
     assert record.mesh is not None  # callers pass records with meshes only
-    mesh = load_mesh(record.mesh)
-    for res in todo_grids:
-        write_binvox(voxelize(mesh.verts, mesh.faces, res), grids[res])
-    if todo_views:
-        if views:
-            _copy_views(views, folder, stem)
-        else:
-            save_views(render_views(mesh, settings), mesh, folder, stem, settings)
-    return True
+    return write_missing_outputs(outputs, lambda: load_mesh(record.mesh))  # type: ignore[arg-type]
 
 
 def prepare_r2n2_object(record: ShapeRecord, out: Path) -> bool:
-    """Copy one R2N2 object's 32^3 grid and renderings; False when they existed."""
+    """Import one R2N2 object into gan3d's layout; False when it existed.
+
+    The 32^3 grid gets its true placement (`r2n2_grid_placement`); each rendering is copied with, in
+    `<stem>_views/`, its mask (the render's alpha) and its camera JSON (`r2n2_cameras` from
+    `rendering_metadata.txt`, in ShapeNet's model frame: the normalisation is the identity).
+    """
+    import numpy as np
+    from PIL import Image
+
+    from gan3d.data.shapenet import r2n2_grid_placement, read_rendering_metadata
+    from gan3d.files import write_text_atomic
+    from gan3d.io.binvox import read_binvox, write_binvox
+    from gan3d.structures.cameras import r2n2_cameras
+
     folder = out / record.class_name / record.split
     stem = record.stem
     grid = folder / f"{stem}_32.binvox"
@@ -75,16 +78,25 @@ def prepare_r2n2_object(record: ShapeRecord, out: Path) -> bool:
     if grid.exists() and (not views or (folder / f"{stem}_{len(views):03d}.png").exists()):
         return False
     if 32 in record.grids:
-        from gan3d.io.binvox import read_binvox, write_binvox
-
-        write_binvox(read_binvox(record.grids[32]), grid)  # decoding validates the file
-    _copy_views(views, folder, stem)
+        write_binvox(r2n2_grid_placement(read_binvox(record.grids[32])), grid)  # decoding validates the file
+    rows = read_rendering_metadata(record.metadata) if record.metadata is not None else None
+    extras = folder / f"{stem}_views"
+    for i, source in enumerate(views, start=1):
+        with Image.open(source) as image:
+            size = image.size[0]
+            alpha = np.asarray(image.convert("RGBA"))[..., 3] if image.mode in ("RGBA", "LA", "PA") else None
+        if rows is not None:
+            camera = r2n2_cameras([rows[int(source.stem)]], size)[0].to_dict()
+            meta = {"view": i, "camera": camera, "normalization": {"center": [0.0, 0.0, 0.0], "radius": 1.0}}
+            write_text_atomic(extras / f"{i:03d}.json", json.dumps({**meta, "source": "3D-R2N2 metadata"}, indent=1))
+        if alpha is not None:
+            with atomic_path(extras / f"{i:03d}_mask.png") as tmp:
+                Image.fromarray(((alpha > 127) * 255).astype(np.uint8)).save(tmp, format="PNG")
+    _copy_views(views, folder, stem)  # last: the images mark the object complete
     return True
 
 
 def _copy_views(views: list[Path], folder: Path, stem: str) -> None:
-    from gan3d.files import atomic_path
-
     for i, source in enumerate(views, start=1):
         with atomic_path(folder / f"{stem}_{i:03d}{source.suffix.lower()}") as tmp:
             shutil.copyfile(source, tmp)

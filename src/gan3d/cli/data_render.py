@@ -36,15 +36,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def render_file(mesh_path: Path, out_dir: Path, settings: ViewSettings, force: bool, color: bool = False) -> bool:
     """Render one mesh; False when its last view already existed."""
-    from gan3d.data.render_views import render_views, save_views, view_paths
+    from gan3d.data.object_outputs import ObjectOutputs, write_missing_outputs
     from gan3d.io.mesh import load_mesh
 
-    stem = mesh_path.stem
-    if view_paths(out_dir, stem, settings.views)[-1].exists() and not force:
-        return False
-    mesh = load_mesh(mesh_path)
-    save_views(render_views(mesh, settings, color), mesh, out_dir, stem, settings)
-    return True
+    outputs = ObjectOutputs(out_dir, mesh_path.stem, views=settings, color=color)
+    return write_missing_outputs(outputs, lambda: load_mesh(mesh_path), force)
 
 
 def run(args: argparse.Namespace) -> int:

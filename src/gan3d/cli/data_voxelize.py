@@ -36,16 +36,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def voxelize_file(mesh_path: Path, out_dir: Path, res: int, surface: str, carve: bool, force: bool) -> bool:
     """Voxelize one mesh into `out_dir/<stem>.binvox`; False when it already existed."""
-    from gan3d.data.voxelize import voxelize
-    from gan3d.io.binvox import write_binvox
+    from gan3d.data.object_outputs import ObjectOutputs, write_missing_outputs
     from gan3d.io.mesh import load_mesh
 
-    target = out_dir / f"{mesh_path.stem}.binvox"
-    if target.exists() and not force:
-        return False
-    mesh = load_mesh(mesh_path)
-    write_binvox(voxelize(mesh.verts, mesh.faces, res, surface=surface == "conservative", carve=carve), target)
-    return True
+    outputs = ObjectOutputs(
+        out_dir,
+        mesh_path.stem,
+        grids={res: out_dir / f"{mesh_path.stem}.binvox"},
+        voxelize_options={"surface": surface == "conservative", "carve": carve},
+    )
+    return write_missing_outputs(outputs, lambda: load_mesh(mesh_path), force)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -23,7 +23,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
-    import torch
 
     from gan3d.errors import ConfigError, DataError
     from gan3d.export.figures import plot_image_sheet, shaded_image
@@ -38,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     if args.start is not None:
         start, end = encode_images(loaded, args.start), encode_images(loaded, args.end)
     else:
-        noise = torch.randn(2, loaded.model.latent_dim, generator=torch.Generator().manual_seed(args.seed))
+        noise = loaded.model.sample_latent(2, args.seed)
         start, end = noise[:1], noise[1:]
     grids = interpolate(loaded, start, end, args.n, args.class_name)[:, 0].numpy()
     images = []

@@ -7,13 +7,11 @@ import os
 from pathlib import Path
 
 from gan3d.batch import BatchResult, run_batch
-from gan3d.data.render_views import ViewSettings, render_views, save_views, view_paths
+from gan3d.data.object_outputs import ObjectOutputs, write_missing_outputs
+from gan3d.data.render_views import ViewSettings
 from gan3d.data.synthetic import CLASSES, make_shape
-from gan3d.data.voxelize import voxelize
 from gan3d.errors import ConfigError
 from gan3d.files import write_text_atomic
-from gan3d.io.binvox import write_binvox
-from gan3d.io.mesh import save_mesh
 
 
 def plan(classes: list[str], per_class: int, train_fraction: float, seed: int) -> list[tuple[str, str, int, int]]:
@@ -40,19 +38,15 @@ def synthesize_object(
     class_name, split, number, seed = item
     folder = out / class_name / split
     stem = f"{class_name}_{number:04d}"
-    mesh_path = folder / f"{stem}.{'obj' if color else 'off'}"
-    grid_paths = {res: folder / f"{stem}_{res}.binvox" for res in resolutions}
-    missing_views = settings.views > 0 and not view_paths(folder, stem, settings.views)[-1].exists()
-    missing_grids = [res for res, path in grid_paths.items() if not path.exists()]
-    if mesh_path.exists() and not missing_grids and not missing_views:
-        return False
-    mesh = make_shape(class_name, seed, color)
-    for res in missing_grids:
-        write_binvox(voxelize(mesh.verts, mesh.faces, res), grid_paths[res])
-    if missing_views:
-        save_views(render_views(mesh, settings, color), mesh, folder, stem, settings)
-    save_mesh(mesh, mesh_path)  # last: its presence means the object is complete
-    return True
+    outputs = ObjectOutputs(
+        folder,
+        stem,
+        grids={res: folder / f"{stem}_{res}.binvox" for res in resolutions},
+        views=settings if settings.views > 0 else None,
+        mesh_path=folder / f"{stem}.{'obj' if color else 'off'}",
+        color=color,
+    )
+    return write_missing_outputs(outputs, lambda: make_shape(class_name, seed, color))
 
 
 def build_synthetic_dataset(

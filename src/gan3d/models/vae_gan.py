@@ -74,10 +74,18 @@ class VaeGan(nn.Module):
     def multiview(self) -> bool:
         return isinstance(self.encoder, MultiViewEncoder)
 
-    def sample_latent(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """z ~ N(0, I), shape (n, latent_dim), on the model's device."""
+    def sample_latent(self, n: int, seed: int | None = None) -> torch.Tensor:
+        """z ~ N(0, I), shape (n, latent_dim), on the model's device; the same for the same `seed` on
+        every device (drawn on the CPU)."""
         device = next(self.parameters()).device
+        generator = torch.Generator().manual_seed(seed) if seed is not None else None
         return torch.randn(n, self.latent_dim, generator=generator).to(device)
+
+    def cycling_labels(self, n: int) -> torch.Tensor | None:
+        """Labels 0, 1, ..., num_classes - 1, 0, ... (n,) on the model's device; None if unconditional."""
+        if not self.num_classes:
+            return None
+        return torch.arange(n, device=next(self.parameters()).device) % self.num_classes
 
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Images -> (z, mu, logvar). Single-view: images (N, C, H, W) or (N, 1, C, H, W), mu (N, D);

@@ -19,7 +19,7 @@ import torch
 
 from gan3d.data.datasets import ShapeDataset
 from gan3d.pipelines.evaluate_model import evaluate_reconstruction
-from gan3d.pipelines.voxel_gan import LoadedModel
+from gan3d.pipelines.voxel_gan import LoadedModel, dataset_for, stack_grids
 
 MARGIN_TARGET = 0.10  # the single-view IoU margin over the mean-shape baseline the demo must reach
 
@@ -73,10 +73,7 @@ def score_demo(
     classes = loaded.class_names or []
     single = evaluate_reconstruction(loaded, data_root, "test", views=1)
     multi = evaluate_reconstruction(loaded, data_root, "test", views=multi_views)
-    train = ShapeDataset(data_root, loaded.model.config["resolution"], "train", classes)
-    items = [train[i] for i in range(len(train))]
-    reference = torch.stack([item["voxels"] for item in items])
-    reference_labels = torch.tensor([item["label"] for item in items])
+    reference, reference_labels = stack_grids(dataset_for(loaded, data_root, "train", classes=classes))
     samples, labels = [], []
     for k, name in enumerate(classes):
         samples.append(generate(loaded, samples_per_class, name, seed=seed + k))
@@ -176,8 +173,7 @@ def write_demo_outputs(
 
     step("reconstructions")
     views = scores.multi_view["settings"]["views"]
-    common = {"image_size": model.image_size, "channels": model.config["channels"]}
-    test = ShapeDataset(data_root, model.config["resolution"], "test", classes, views=views, **common)
+    test = dataset_for(loaded, data_root, "test", views=views, classes=classes)
     picked = _first_per_class(test, objects_per_class)
     shown_in_viewer = set(_first_per_class(test, 1))
     recon_images, recon_titles = [], []

@@ -4,7 +4,9 @@ Reconstruction models (with an image encoder) are scored per object (IoU §2.6.1
 reconstruction loss) against the ground truth; the **mean-shape baseline** predicts, for every
 object, the per-class mean training grid thresholded at the threshold that maximises its mean IoU on
 the training split, so a number shows at once whether the model learned more than the average chair.
-Pure 3D-GANs are scored by generation metrics (MMD-CD, COV-CD, 1-NNA-CD) of samples against the split.
+Pure 3D-GANs (no encoder) have nothing to reconstruct with and are refused here; scoring what a
+generator generates (MMD / COV / 1-NNA of samples against the split, `gan3d.metrics.generation`) is not
+wired into `gan3d evaluate --ckpt` yet.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from gan3d.data.datasets import ShapeDataset
 from gan3d.losses.reconstruction import reconstruction_distance
 from gan3d.metrics.iou import voxel_iou
 from gan3d.metrics.ssim3d import ssim3d
-from gan3d.pipelines.voxel_gan import LoadedModel
+from gan3d.pipelines.voxel_gan import LoadedModel, dataset_for, stack_grids
 
 BASELINE_THRESHOLDS = tuple(np.round(np.arange(0.05, 1.0, 0.05), 2))
 
@@ -29,13 +31,10 @@ BASELINE_THRESHOLDS = tuple(np.round(np.arange(0.05, 1.0, 0.05), 2))
 def mean_shapes(train: ShapeDataset) -> tuple[dict[int, torch.Tensor], dict[int, float]]:
     """Per-class mean training grid (1, R, R, R) and its IoU-maximising threshold on the training split."""
     sums: dict[int, torch.Tensor] = {}
-    items: dict[int, list[torch.Tensor]] = defaultdict(list)
-    for i in range(len(train)):
-        item = train[i]
-        items[item["label"]].append(item["voxels"])
+    voxels, labels = stack_grids(train)
     thresholds = {}
-    for label, grids in items.items():
-        stack = torch.stack(grids)
+    for label in sorted(set(labels.tolist())):
+        stack = voxels[labels == label]
         sums[label] = stack.mean(0)
         mean = sums[label].expand_as(stack)
         scores = [float(voxel_iou(mean, stack, t).mean()) for t in BASELINE_THRESHOLDS]
@@ -53,17 +52,9 @@ def evaluate_reconstruction(
 ) -> dict[str, Any]:
     """Per-object and per-class scores of the model and of the mean-shape baseline."""
     model = loaded.model
-    cfg = model.config
-    size = model.image_size
     n_views = views or (5 if model.multiview else 1)
-    common = {
-        "resolution": cfg["resolution"],
-        "classes": loaded.class_names,
-        "image_size": size,
-        "channels": cfg["channels"],
-    }
-    test = ShapeDataset(root, split=split, views=n_views, **common)
-    train = ShapeDataset(root, split="train", views=0, **{**common, "classes": test.classes})
+    test = dataset_for(loaded, root, split, views=n_views)
+    train = dataset_for(loaded, root, "train", classes=test.classes)
     means, thresholds = mean_shapes(train)
     rows: list[dict[str, Any]] = []
     for batch in DataLoader(test, batch_size=batch_size):

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from gan3d.data.datasets import ShapeDataset
 from gan3d.errors import ConfigError
-from gan3d.pipelines.voxel_gan import LoadedModel
+from gan3d.pipelines.voxel_gan import LoadedModel, dataset_for, stack_grids
 
 
 @dataclass(frozen=True)
@@ -58,14 +58,14 @@ def classify(
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    resolution = loaded.model.config["resolution"]
-    train, test = ShapeDataset(root, resolution, "train", classes), ShapeDataset(root, resolution, "test", classes)
+    train = dataset_for(loaded, root, "train", classes=classes, model_classes=False)
+    test = dataset_for(loaded, root, "test", classes=train.classes)
     if len(train.classes) < 2:
         raise ConfigError("classification needs at least two classes in the dataset")
 
     def arrays(ds: ShapeDataset) -> tuple[torch.Tensor, np.ndarray]:
-        items = [ds[i] for i in range(len(ds))]
-        return torch.stack([it["voxels"] for it in items]), np.array([it["label"] for it in items])
+        voxels, labels = stack_grids(ds)
+        return voxels, labels.numpy()
 
     x_train, y_train = arrays(train)
     x_test, y_test = arrays(test)

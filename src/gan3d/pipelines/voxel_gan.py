@@ -6,16 +6,20 @@ re-exported here for callers of the voxel family.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
 
 from gan3d.errors import ConfigError
 from gan3d.models.vae_gan import VaeGan
 from gan3d.pipelines.loading import LoadedModel, load_model  # noqa: F401  (load_model: re-exported)
+
+if TYPE_CHECKING:
+    from gan3d.data.datasets import ShapeDataset
 
 Precision = Literal["fp32", "bf16"]
 
@@ -36,7 +40,7 @@ def class_labels(loaded: LoadedModel, class_name: str | None, n: int) -> torch.T
         return None
     names = loaded.class_names or [str(i) for i in range(model.num_classes)]
     if class_name is None:
-        return torch.arange(n) % model.num_classes
+        return model.cycling_labels(n).cpu()
     if class_name not in names:
         raise ConfigError(f"unknown class {class_name!r}; this model knows {', '.join(names)}")
     return torch.full((n,), names.index(class_name), dtype=torch.long)
@@ -73,13 +77,44 @@ def generate_batches(
         raise ConfigError(f"precision must be fp32 or bf16, got {precision!r}")
     model = loaded.model
     device = next(model.parameters()).device
-    latent = torch.randn(n, model.latent_dim, generator=torch.Generator().manual_seed(seed))
+    latent = model.sample_latent(n, seed).cpu()
     labels = class_labels(loaded, class_name, n)
     for start in range(0, n, batch_size):
         lab = labels[start : start + batch_size].to(device) if labels is not None else None
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
             grids = model.generate(latent[start : start + batch_size].to(device), lab)
         yield start, grids.float().cpu()
+
+
+def dataset_for(
+    loaded: LoadedModel,
+    root: str | os.PathLike[str],
+    split: str,
+    views: int = 0,
+    classes: list[str] | None = None,
+    model_classes: bool = True,
+) -> ShapeDataset:
+    """The `split` of a dataset as the model was trained on it: its grid resolution, image size and
+    channels, and `classes` (default: the model's, in its label order; with `model_classes=False`, all
+    classes found)."""
+    from gan3d.data.datasets import ShapeDataset
+
+    cfg = loaded.model.config
+    return ShapeDataset(
+        root,
+        cfg["resolution"],
+        split,
+        classes if classes is not None or not model_classes else loaded.class_names,
+        views=views,
+        image_size=loaded.model.image_size if views else None,
+        channels=cfg["channels"],
+    )
+
+
+def stack_grids(dataset: ShapeDataset) -> tuple[torch.Tensor, torch.Tensor]:
+    """All grids of a dataset (N, 1, R, R, R) and their labels (N,), read in one pass."""
+    items = [dataset[i] for i in range(len(dataset))]
+    return torch.stack([item["voxels"] for item in items]), torch.tensor([item["label"] for item in items])
 
 
 @torch.no_grad()

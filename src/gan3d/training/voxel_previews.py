@@ -53,14 +53,8 @@ class SampleSheetCallback(L.Callback):
         was_training = model.training
         model.eval()
         if self._noise is None:
-            self._noise = torch.randn(
-                self.n_samples, model.latent_dim, generator=torch.Generator().manual_seed(self.seed)
-            )
-        noise = self._noise.to(pl_module.device)
-        labels = (
-            torch.arange(self.n_samples, device=pl_module.device) % model.num_classes if model.num_classes else None
-        )
-        sheets = {"samples": model.generate(noise, labels)}
+            self._noise = model.sample_latent(self.n_samples, self.seed)
+        sheets = {"samples": model.generate(self._noise.to(pl_module.device), model.cycling_labels(self.n_samples))}
         if model.encoder is not None and self._val_batch is not None:
             batch = {
                 k: v.to(pl_module.device) if isinstance(v, torch.Tensor) else v for k, v in self._val_batch.items()
