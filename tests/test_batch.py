@@ -28,3 +28,20 @@ def test_lazy_items_in_workers_are_all_done_once() -> None:
 def test_in_process_batch_matches() -> None:
     result = run_batch(square_job, list(range(10)), jobs=1, fail_on=3)
     assert (result.done, result.skipped, len(result.failures)) == (5, 4, 1)
+
+
+def killing_job(item: int) -> bool:
+    """Dies like an out-of-memory kill on item 5 (SIGKILL of its own worker process)."""
+    if item == 5:
+        import os
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+    return True
+
+
+def test_a_killed_worker_costs_one_item_and_the_rest_finish() -> None:
+    result = run_batch(killing_job, list(range(20)), jobs=2)
+    assert result.done == 19
+    assert len(result.failures) == 1 and result.failures[0][0] == "5"
+    assert "worker process died" in result.failures[0][1]

@@ -7,11 +7,13 @@ or the exception type for anything unexpected) and reported once at the end.
 from __future__ import annotations
 
 import concurrent.futures as futures
+import functools
 import itertools
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable, Iterable, Sized
+from collections.abc import Callable, Iterable, Iterator, Sized
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,23 +100,75 @@ def run_batch(
             for item in items:
                 record(item, _call(job, item, kwargs))
         else:
-            # spawn, not fork: a forked child inherits the parent's OpenMP/torch thread state
-            context = multiprocessing.get_context("spawn")
-            with futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=_init_worker) as pool:
-                remaining = iter(items)
-                pending: dict[futures.Future, Any] = {}
-
-                def submit_more() -> None:
-                    for item in itertools.islice(remaining, IN_FLIGHT_PER_WORKER * jobs - len(pending)):
-                        pending[pool.submit(_call, job, item, kwargs)] = item
-
-                submit_more()
-                while pending:
-                    finished, _ = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
-                    for future in finished:
-                        record(pending.pop(future), future.result())
-                    submit_more()
+            _run_pool(job, iter(items), jobs, kwargs, record)
     return BatchResult(done, skipped, failures)
+
+
+def _new_pool(workers: int) -> futures.ProcessPoolExecutor:
+    # spawn, not fork: a forked child inherits the parent's OpenMP/torch thread state
+    context = multiprocessing.get_context("spawn")
+    return futures.ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init_worker)
+
+
+KILLED = "worker process died on this input (killed, e.g. by the out-of-memory killer)"
+
+
+def _submit_more(
+    pool: futures.ProcessPoolExecutor,
+    pending: dict[futures.Future, Any],
+    remaining: Iterator[Any],
+    jobs: int,
+    job: Callable[..., bool],
+    kwargs: dict[str, Any],
+) -> None:
+    """Top the pool up to a few items per worker (bounded memory for lazy inputs)."""
+    for item in itertools.islice(remaining, IN_FLIGHT_PER_WORKER * jobs - len(pending)):
+        pending[pool.submit(_call, job, item, kwargs)] = item
+
+
+def _run_pool(
+    job: Callable[..., bool],
+    remaining: Iterator[Any],
+    jobs: int,
+    kwargs: dict[str, Any],
+    record: Callable[[Any, tuple[bool, str | None]], None],
+) -> None:
+    """Run items in a pool of `jobs` workers, at most a few per worker in flight. When a worker dies
+    (the pool breaks), the items that were in flight are rerun one at a time in a one-worker pool, so
+    the one that kills its worker is reported failed and the others finish; then a new pool takes the
+    rest."""
+    while True:
+        suspects: list[Any] = []
+        with _new_pool(jobs) as pool:
+            pending: dict[futures.Future, Any] = {}
+            submit_more = functools.partial(_submit_more, pool, pending, remaining, jobs, job, kwargs)
+            submit_more()
+            while pending and not suspects:
+                finished, _ = futures.wait(pending, return_when=futures.FIRST_COMPLETED)
+                for future in finished:
+                    item = pending.pop(future)
+                    try:
+                        record(item, future.result())
+                    except BrokenProcessPool:
+                        suspects.append(item)
+                if suspects:
+                    suspects += list(pending.values())
+                    pending.clear()
+                else:
+                    submit_more()
+            if not suspects:
+                return
+        alone = _new_pool(1)  # one at a time: a death then names its item; a new pool after each death
+        try:
+            for item in suspects:
+                try:
+                    record(item, alone.submit(_call, job, item, kwargs).result())
+                except BrokenProcessPool:
+                    record(item, (False, f"{item}: {KILLED}"))
+                    alone.shutdown(wait=False)
+                    alone = _new_pool(1)
+        finally:
+            alone.shutdown()
 
 
 def report(result: BatchResult, what: str) -> int:

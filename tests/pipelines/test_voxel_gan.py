@@ -42,3 +42,18 @@ def test_bf16_generation_is_close_to_fp32(loaded: LoadedModel) -> None:
 def test_unknown_precision_is_refused(loaded: LoadedModel) -> None:
     with pytest.raises(ConfigError, match="precision must be fp32 or bf16"):
         generate(loaded, 1, precision="fp16")  # type: ignore[arg-type]
+
+
+def test_noise_comes_in_bounded_chunks_independent_of_the_batch_size(
+    loaded: LoadedModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gan3d.pipelines.voxel_gan as voxel_gan
+
+    monkeypatch.setattr(voxel_gan, "LATENT_CHUNK", 4)  # chunk boundaries inside and across batches
+    drawn: list[int] = []
+    sample_latent = loaded.model.sample_latent
+    monkeypatch.setattr(loaded.model, "sample_latent", lambda n, seed: drawn.append(n) or sample_latent(n, seed))
+    a = generate(loaded, 10, seed=5, batch_size=3)
+    assert max(drawn) <= 4  # never more noise at once than one chunk
+    torch.testing.assert_close(generate(loaded, 10, seed=5, batch_size=7), a)
+    assert not torch.equal(a[:4], a[4:8])  # chunks are seeded apart

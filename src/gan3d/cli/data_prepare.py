@@ -69,6 +69,7 @@ def prepare_r2n2_object(record: ShapeRecord, out: Path) -> bool:
     from gan3d.data.shapenet import r2n2_grid_placement, read_rendering_metadata
     from gan3d.files import write_text_atomic
     from gan3d.io.binvox import read_binvox, write_binvox
+    from gan3d.io.images import has_alpha, open_image
     from gan3d.structures.cameras import r2n2_cameras
 
     folder = out / record.class_name / record.split
@@ -82,9 +83,9 @@ def prepare_r2n2_object(record: ShapeRecord, out: Path) -> bool:
     rows = read_rendering_metadata(record.metadata) if record.metadata is not None else None
     extras = folder / f"{stem}_views"
     for i, source in enumerate(views, start=1):
-        with Image.open(source) as image:
-            size = image.size[0]
-            alpha = np.asarray(image.convert("RGBA"))[..., 3] if image.mode in ("RGBA", "LA", "PA") else None
+        image = open_image(source)
+        size = image.size[0]
+        alpha = np.asarray(image.convert("RGBA"))[..., 3] if has_alpha(image) else None
         if rows is not None:
             camera = r2n2_cameras([rows[int(source.stem)]], size)[0].to_dict()
             meta = {"view": i, "camera": camera, "normalization": {"center": [0.0, 0.0, 0.0], "radius": 1.0}}

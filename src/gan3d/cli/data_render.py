@@ -34,25 +34,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def render_file(mesh_path: Path, out_dir: Path, settings: ViewSettings, force: bool, color: bool = False) -> bool:
+def render_file(
+    item: tuple[Path, Path], out_dir: Path, settings: ViewSettings, force: bool, color: bool = False
+) -> bool:
     """Render one mesh; False when its last view already existed."""
     from gan3d.data.object_outputs import ObjectOutputs, write_missing_outputs
     from gan3d.io.mesh import load_mesh
 
-    outputs = ObjectOutputs(out_dir, mesh_path.stem, views=settings, color=color)
+    mesh_path, name = item  # the mesh and its output name (relative path, see `output_names`)
+    outputs = ObjectOutputs((out_dir / name).parent, name.name, views=settings, color=color)
     return write_missing_outputs(outputs, lambda: load_mesh(mesh_path), force)
 
 
 def run(args: argparse.Namespace) -> int:
     from gan3d.data.render_views import ViewSettings
     from gan3d.errors import ConfigError
+    from gan3d.files import output_names
 
     if args.views < 1 or args.size < 8:
         raise ConfigError(f"--views must be >= 1 and --size >= 8; got {args.views} and {args.size}")
     settings = ViewSettings(views=args.views, size=args.size, elevation=args.elevation, up_axis=args.up)
     result = run_batch(
         render_file,
-        args.meshes,
+        list(zip(args.meshes, output_names(args.meshes), strict=True)),
         jobs=args.jobs,
         description="render views",
         out_dir=args.out,

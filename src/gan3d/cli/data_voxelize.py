@@ -13,7 +13,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "voxelize",
         help="voxelize meshes into DIR/<stem>.binvox (resumable, parallel)",
         description="Voxelize meshes (OFF/OBJ/STL/PLY) into solid binvox grids. Files already in DIR are "
-        "skipped, so an interrupted run continues where it stopped; failures are listed at the end.",
+        "skipped, so an interrupted run continues where it stopped; failures are listed at the end. When "
+        "two meshes share a name (ShapeNet's <id>/model.obj), outputs keep the inputs' relative paths.",
     )
     parser.add_argument("meshes", nargs="+", type=Path, help="mesh files")
     parser.add_argument("--res", type=int, default=32, help="grid resolution (default 32)")
@@ -34,28 +35,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
-def voxelize_file(mesh_path: Path, out_dir: Path, res: int, surface: str, carve: bool, force: bool) -> bool:
-    """Voxelize one mesh into `out_dir/<stem>.binvox`; False when it already existed."""
+def voxelize_file(item: tuple[Path, Path], out_dir: Path, res: int, surface: str, carve: bool, force: bool) -> bool:
+    """Voxelize one mesh (path, output name) into `out_dir/<name>.binvox`; False when it already existed."""
+    mesh_path, name = item
     from gan3d.data.object_outputs import ObjectOutputs, write_missing_outputs
     from gan3d.io.mesh import load_mesh
 
     outputs = ObjectOutputs(
-        out_dir,
-        mesh_path.stem,
-        grids={res: out_dir / f"{mesh_path.stem}.binvox"},
+        (out_dir / name).parent,
+        name.name,
+        grids={res: out_dir / f"{name}.binvox"},
         voxelize_options={"surface": surface == "conservative", "carve": carve},
     )
     return write_missing_outputs(outputs, lambda: load_mesh(mesh_path), force)
 
 
 def run(args: argparse.Namespace) -> int:
-    from gan3d.errors import ConfigError
+    from gan3d.files import output_names
 
-    if args.res < 2:
-        raise ConfigError(f"--res must be at least 2, got {args.res}")
     result = run_batch(
         voxelize_file,
-        args.meshes,
+        list(zip(args.meshes, output_names(args.meshes), strict=True)),
         jobs=args.jobs,
         description=f"voxelize {args.res}^3",
         out_dir=args.out,

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from gan3d import __version__
 from gan3d.cli import data, demo, evaluate, export, features, interpolate, reconstruct, sample, train, view
+from gan3d.cli.options import check_common_options
 from gan3d.errors import Gan3dError
 
 SUBCOMMANDS = (data, demo, evaluate, export, features, interpolate, reconstruct, sample, train, view)
@@ -33,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         args = parser.parse_args(argv)
     try:
+        check_common_options(args)
         return int(args.run(args))
     except Gan3dError as err:
         sys.stderr.write(f"gan3d: error: {err}\n")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,8 @@ def train(argv: Sequence[str]) -> int:
 
 
 def _train(argv: list[str]) -> int:
-    import lightning as L
+    from argparse import ArgumentError
+
     from lightning.fabric.utilities.exceptions import MisconfigurationException
     from lightning.pytorch.cli import LightningCLI
 
@@ -107,7 +109,31 @@ def _train(argv: list[str]) -> int:
                 kwargs["logger"] = [tensorboard, CSVLogger(root, name=name, version=tensorboard.version)]
             return super().instantiate_trainer(**kwargs)
 
-    cli = Gan3dCLI(
+    for i, arg in enumerate(argv):  # before the trainer starts (and prints its banners)
+        value = argv[i + 1] if arg == "--ckpt_path" and i + 1 < len(argv) else arg.partition("=")[2]
+        if (arg == "--ckpt_path" or arg.startswith("--ckpt_path=")) and value not in ("", "last", "null"):
+            _check_checkpoint(value)
+    try:
+        with warnings.catch_warnings():
+            # we pass `args` on purpose (argv after `gan3d train`), not Lightning's mistake it warns about
+            warnings.filterwarnings("ignore", message="LightningCLI's args parameter")
+            cli = _make_cli(Gan3dCLI, argv)
+    except ArgumentError as err:  # a bad option or value: the parser's own message, on one line
+        raise ConfigError(f"train: {' '.join(str(err).split())[:400]}") from None
+    ckpt = cli.config.get("ckpt_path")
+    if ckpt == "last":
+        ckpt = _last_checkpoint(cli.trainer)
+    try:
+        cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=ckpt)
+    except MisconfigurationException as err:  # e.g. resuming past --trainer.max_epochs: say it in one line
+        raise ConfigError(" ".join(str(err).split())) from None
+    return 0
+
+
+def _make_cli(cli_class: type, argv: list[str]):  # noqa: ANN202
+    import lightning as L
+
+    return cli_class(
         L.LightningModule,
         L.LightningDataModule,
         subclass_mode_model=True,
@@ -118,15 +144,19 @@ def _train(argv: list[str]) -> int:
         trainer_defaults=_trainer_defaults(),
         seed_everything_default=0,
         auto_configure_optimizers=False,
+        parser_kwargs={"exit_on_error": False},
     )
-    ckpt = cli.config.get("ckpt_path")
-    if ckpt == "last":
-        ckpt = _last_checkpoint(cli.trainer)
-    try:
-        cli.trainer.fit(cli.model, datamodule=cli.datamodule, ckpt_path=ckpt)
-    except MisconfigurationException as err:  # e.g. resuming past --trainer.max_epochs: say it in one line
-        raise ConfigError(" ".join(str(err).split())) from None
-    return 0
+
+
+def _check_checkpoint(ckpt: str) -> None:
+    """Refuse a checkpoint Lightning should not open: remote (Lightning would fetch it and may unpickle),
+    missing, or not loadable with `weights_only=True` (arbitrary pickled objects)."""
+    from gan3d.errors import ConfigError
+    from gan3d.export.checkpoint import load_training_checkpoint
+
+    if "://" in ckpt:
+        raise ConfigError(f"{ckpt}: remote checkpoints are refused; download it and pass the local file")
+    load_training_checkpoint(ckpt)  # a CheckpointError in one line when it is missing or unsafe
 
 
 def _trainer_defaults() -> dict:

@@ -75,6 +75,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out is None and args.html is None:
         raise ConfigError("give -o out.png and/or --html out.html")
+    if args.out is not None and args.out.suffix.lower() != ".png":
+        raise ConfigError(f"{args.out}: -o writes a PNG image; name it .png")
+    if args.html is not None and args.html.suffix.lower() not in (".html", ".htm"):
+        raise ConfigError(f"{args.html}: --html writes a web page; name it .html")
     if (args.inputs or args.target) and len(args.files) != 1:
         raise ConfigError("a reconstruction figure (--inputs/--target) takes exactly one prediction file")
     names = [p.name for p in args.files]

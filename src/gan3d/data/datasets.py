@@ -38,7 +38,7 @@ from gan3d.data.render_views import load_camera, read_normalization
 from gan3d.data.shapenet import r2n2_grid_placement, read_rendering_metadata, scan_r2n2
 from gan3d.errors import DataError
 from gan3d.io.binvox import read_binvox
-from gan3d.io.images import load_view_image
+from gan3d.io.images import has_alpha, load_view_image, open_image
 from gan3d.io.mesh import load_mesh
 from gan3d.structures.cameras import Cameras, r2n2_cameras
 from gan3d.structures.mesh import Mesh
@@ -203,10 +203,7 @@ class ShapeDataset(Dataset):
             rows = self._cached(("meta", record.metadata), lambda: read_rendering_metadata(record.metadata))
             if len(rows) < len(record.views):
                 raise DataError(record.metadata, f"{len(rows)} camera rows for {len(record.views)} views")
-            from PIL import Image
-
-            with Image.open(record.views[0]) as image:
-                size = image.size[0]
+            size = open_image(record.views[0]).size[0]
             return r2n2_cameras([rows[int(record.views[i].stem)] for i in picked], size)
         return Cameras.stack([load_camera(self._camera_json(record, i)) for i in picked])
 
@@ -287,23 +284,14 @@ def sample_surface_points(mesh: Mesh, n: int, rng: np.random.Generator) -> np.nd
 def load_mask(path: str | os.PathLike[str], size: int | None = None, alpha: bool = False) -> torch.Tensor:
     """A silhouette as float32 (1, H, W) in {0, 1}: a grey mask image (> 127 is object), or with `alpha`
     the alpha channel of an RGBA image. Resizing averages pixels (box filter) and thresholds at 0.5."""
-    from PIL import Image, UnidentifiedImageError
-
-    path = Path(path)
-    try:
-        with Image.open(path) as image:
-            image.load()
-            if alpha:
-                if image.mode not in ("RGBA", "LA", "PA") and "transparency" not in image.info:
-                    raise DataError(path, "no mask for this view (no mask file and no alpha channel)")
-                plane = image.convert("RGBA").getchannel("A")
-            else:
-                plane = image.convert("L")
-            array = (np.asarray(plane) > 127).astype(np.float32)
-    except FileNotFoundError:
-        raise DataError(path, "no such file") from None
-    except (UnidentifiedImageError, OSError, ValueError) as err:
-        raise DataError(path, f"cannot read mask ({err})") from None
+    image = open_image(path)
+    if alpha:
+        if not has_alpha(image):
+            raise DataError(path, "no mask for this view (no mask file and no alpha channel)")
+        plane = image.convert("RGBA").getchannel("A")
+    else:
+        plane = image.convert("L")
+    array = (np.asarray(plane) > 127).astype(np.float32)
     mask = torch.from_numpy(array)[None]
     if size is not None and tuple(mask.shape[-2:]) != (size, size):
         resized = torch.nn.functional.interpolate(mask[None], size=(size, size), mode="area")  # box filter

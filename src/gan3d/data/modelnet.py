@@ -117,6 +117,8 @@ def _scan_folder(folder: Path):  # -> Iterator[tuple[str, str, object]]
     """(stem, kind, value) for the meshes, grids and views directly in `folder` and its per-object folders."""
     for path in sorted(folder.iterdir()):
         name = path.name
+        if name.startswith("."):
+            continue  # hidden: a killed run's temp file (`.<name>.XXXX.tmp`) or an editor's, never data
         if path.is_dir():
             # one folder per object: <stem>/001.png or <stem>.off/<stem>.0.png; gan3d's <stem>_views/ are extras
             if name.endswith("_views"):

@@ -81,21 +81,14 @@ def prepare_photo(
         tolerance: colour distance (0..255) from the border colour that counts as foreground.
         background: the background value in [0, 1] (white by default, as the training views).
     """
-    from PIL import Image, UnidentifiedImageError
+    from gan3d.io.images import has_alpha, open_image
 
     if not 0 < fill <= 1:
         raise DataError(path, f"fill must be in (0, 1], got {fill}")
     path = Path(path)
-    try:
-        with Image.open(path) as image:
-            image.load()
-            has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-            rgba = np.asarray(image.convert("RGBA"))
-    except FileNotFoundError:
-        raise DataError(path, "no such file") from None
-    except (UnidentifiedImageError, OSError, ValueError) as err:
-        raise DataError(path, f"cannot read image ({err})") from None
-    rgb, alpha = rgba[..., :3], (rgba[..., 3] if has_alpha else None)
+    image = open_image(path)
+    rgba = np.asarray(image.convert("RGBA"))
+    rgb, alpha = rgba[..., :3], (rgba[..., 3] if has_alpha(image) else None)
     mask = foreground_mask(rgb, alpha, tolerance)
     if not mask.any():
         raise DataError(path, "no object found (the photo is one flat colour)")

@@ -16,6 +16,7 @@ import numpy as np
 
 from gan3d.data.modelnet import ShapeRecord
 from gan3d.errors import DataError
+from gan3d.files import read_bytes
 from gan3d.structures.voxel_grid import VoxelGrid
 
 # the 13 ShapeNet categories of 3D-R2N2
@@ -79,9 +80,9 @@ def read_rendering_metadata(path: str | os.PathLike[str]) -> list[dict[str, floa
     rotation (degrees), distance ratio and field of view (degrees)."""
     path = Path(path)
     try:
-        lines = path.read_text().split("\n")
-    except FileNotFoundError:
-        raise DataError(path, "no such file") from None
+        lines = read_bytes(path).decode("ascii").split("\n")
+    except UnicodeDecodeError:
+        raise DataError(path, "not a text file of numbers (non-ASCII bytes)") from None
     views = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
@@ -90,6 +91,8 @@ def read_rendering_metadata(path: str | os.PathLike[str]) -> list[dict[str, floa
             azimuth, elevation, in_plane, distance, fov = (float(x) for x in line.split()[:5])
         except ValueError:
             raise DataError(path, f"line {number}: expected 5 numbers") from None
+        if not all(np.isfinite([azimuth, elevation, in_plane, distance, fov])) or distance <= 0:
+            raise DataError(path, f"line {number}: non-finite numbers or a non-positive distance")
         views.append(
             {"azimuth": azimuth, "elevation": elevation, "in_plane": in_plane, "distance": distance, "fov": fov}
         )

@@ -68,5 +68,12 @@ def load_training_checkpoint(path: str | os.PathLike[str]) -> dict:
         return torch.load(path, map_location="cpu", weights_only=True)  # noqa: TID251
     except FileNotFoundError:
         raise CheckpointError(f"{path}: no such file") from None
-    except Exception as err:  # weights_only refuses anything but tensors and containers
-        raise CheckpointError(f"{path}: not a loadable checkpoint ({type(err).__name__}: {str(err)[:200]})") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{path}: is a folder (an export folder goes to --ckpt of sample/reconstruct)") from None
+    except Exception as err:  # torch raises many types on files that are not checkpoints
+        if type(err).__name__ == "UnpicklingError":  # weights_only refuses anything but tensors and containers
+            raise CheckpointError(
+                f"{path}: not a loadable checkpoint (it holds objects other than tensors and plain containers; "
+                "gan3d refuses to unpickle them)"
+            ) from None
+        raise CheckpointError(f"{path}: not a loadable checkpoint ({type(err).__name__}: {str(err)[:120]})") from None

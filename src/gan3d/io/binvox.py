@@ -17,16 +17,24 @@ from gan3d.errors import DataError
 from gan3d.files import read_bytes, write_bytes_atomic
 from gan3d.structures.voxel_grid import VoxelGrid
 
+MAX_RESOLUTION = int(os.environ.get("GAN3D_MAX_RESOLUTION", "1024"))  # 1024^3 bools = 1 GiB
 
-def read_binvox(path: str | os.PathLike[str]) -> VoxelGrid:
+
+def read_binvox(path: str | os.PathLike[str], max_resolution: int = MAX_RESOLUTION) -> VoxelGrid:
     """Read a `.binvox` file into a `VoxelGrid` with index order (x, y, z)."""
     path = Path(path)
     raw = read_bytes(path)
-    return parse_binvox(raw, path)
+    return parse_binvox(raw, path, max_resolution)
 
 
-def parse_binvox(raw: bytes, path: str | os.PathLike[str] = "<binvox>") -> VoxelGrid:
-    """Decode the bytes of a `.binvox` file; `path` only names the source in errors."""
+def parse_binvox(
+    raw: bytes, path: str | os.PathLike[str] = "<binvox>", max_resolution: int = MAX_RESOLUTION
+) -> VoxelGrid:
+    """Decode the bytes of a `.binvox` file; `path` only names the source in errors.
+
+    Grids above `max_resolution`^3 (default 1024, or the `GAN3D_MAX_RESOLUTION` environment variable)
+    and run-length data that does not add up to dim^3 are refused before anything large is allocated.
+    """
     header: dict[str, list[str]] = {}
     pos = 0
     for line_number in range(16):  # '#binvox 1', then dim/translate/scale in any order, then 'data'
@@ -50,11 +58,16 @@ def parse_binvox(raw: bytes, path: str | os.PathLike[str] = "<binvox>") -> Voxel
     try:
         dims = tuple(int(v) for v in header["dim"])
         translate = np.array([float(v) for v in header.get("translate", ["0", "0", "0"])])
-        scale = float(header.get("scale", ["1"])[0])
-    except (KeyError, ValueError):
-        raise DataError(path, f"malformed binvox header {header}") from None
+        scale_values = header.get("scale", ["1"])
+        if len(scale_values) != 1:
+            raise ValueError("scale")
+        scale = float(scale_values[0])
+    except (KeyError, ValueError, OverflowError):
+        raise DataError(path, f"malformed binvox header {str(header)[:200]}") from None
     if len(dims) != 3 or len(set(dims)) != 1 or dims[0] <= 0:
         raise DataError(path, f"binvox grid must be a cube; dim is {dims}")
+    if dims[0] > max_resolution:
+        raise DataError(path, f"binvox grid of {dims[0]}^3 is above the limit of {max_resolution}^3")
     if translate.shape != (3,) or not np.isfinite(translate).all() or not np.isfinite(scale) or scale <= 0:
         raise DataError(path, "malformed binvox translate/scale")
     rle = np.frombuffer(raw, dtype=np.uint8, offset=pos)
@@ -63,7 +76,7 @@ def parse_binvox(raw: bytes, path: str | os.PathLike[str] = "<binvox>") -> Voxel
     values, counts = rle[0::2], rle[1::2].astype(np.int64)
     if values.size and values.max() > 1:
         raise DataError(path, "corrupt binvox data (run value other than 0 or 1)")
-    total = int(np.prod(dims))
+    total = dims[0] ** 3  # a Python int: no overflow
     if counts.sum() != total:
         raise DataError(path, f"binvox data holds {int(counts.sum())} voxels, header says {total}")
     flat = np.repeat(values.astype(bool), counts)

@@ -97,8 +97,8 @@ def _index(root: Path) -> dict[str, tuple[Path, str]]:
         raise DataError(root, "not a folder")
     found: dict[str, tuple[Path, str]] = {}
     for path in sorted(root.rglob("*")):
-        if path.suffix.lower() not in GRID_SUFFIXES + MESH_SUFFIXES or not path.is_file():
-            continue
+        if path.suffix.lower() not in GRID_SUFFIXES + MESH_SUFFIXES or path.name.startswith(".") or not path.is_file():
+            continue  # hidden files: editors' and killed runs' leftovers, never data
         rel = path.relative_to(root)
         if len(rel.parts) > 1:
             cls = rel.parts[0]

@@ -24,6 +24,9 @@ def sample_to_folder(loaded: LoadedModel, request: SampleRequest) -> int:
     from gan3d.export.figures import grid_thumbnail, plot_image_sheet
     from gan3d.export.samples import SampleJob, export_sample, sample_stems
 
+    if loaded.model.num_classes and request.class_name is None:  # type: ignore[attr-defined]
+        names = loaded.class_names or [str(i) for i in range(loaded.model.num_classes)]  # type: ignore[attr-defined]
+        sys.stderr.write(f"gan3d: note: no --class: samples cycle through {', '.join(names)}\n")
     stems = sample_stems(request.out, request.n)
     sheet: list[np.ndarray] = []
     empty = 0

@@ -21,6 +21,8 @@ from gan3d.pipelines.loading import LoadedModel, load_model  # noqa: F401  (load
 if TYPE_CHECKING:
     from gan3d.data.datasets import ShapeDataset
 
+LATENT_CHUNK = 1024  # noise is drawn (and seeded) per chunk of this many shapes
+
 Precision = Literal["fp32", "bf16"]
 
 
@@ -29,6 +31,13 @@ def for_inference(model: torch.nn.Module) -> VaeGan:
     from gan3d.models.memory_format import to_channels_last_3d
 
     return to_channels_last_3d(model).eval()  # type: ignore[return-value]
+
+
+def require_class(loaded: LoadedModel, class_name: str | None) -> None:
+    """A conditional model needs to be told the class of one object (it would silently use class 0)."""
+    if loaded.model.num_classes and class_name is None:
+        names = loaded.class_names or [str(i) for i in range(loaded.model.num_classes)]
+        raise ConfigError(f"this model is class-conditional: pass --class (one of {', '.join(names)})")
 
 
 def class_labels(loaded: LoadedModel, class_name: str | None, n: int) -> torch.Tensor | None:
@@ -77,12 +86,27 @@ def generate_batches(
         raise ConfigError(f"precision must be fp32 or bf16, got {precision!r}")
     model = loaded.model
     device = next(model.parameters()).device
-    latent = model.sample_latent(n, seed).cpu()
     labels = class_labels(loaded, class_name, n)
+    chunks: dict[int, torch.Tensor] = {}
+
+    def latent_rows(start: int, stop: int) -> torch.Tensor:
+        # noise in fixed chunks of LATENT_CHUNK, each seeded on its own: memory stays bounded for any n,
+        # and a shape's noise does not depend on the batch size
+        rows = []
+        for chunk in range(start // LATENT_CHUNK, (stop - 1) // LATENT_CHUNK + 1):
+            if chunk not in chunks:
+                chunks.clear()
+                size = min(LATENT_CHUNK, n - chunk * LATENT_CHUNK)
+                chunks[chunk] = model.sample_latent(size, seed + chunk * 1_000_003).cpu()
+            lo = max(start - chunk * LATENT_CHUNK, 0)
+            rows.append(chunks[chunk][lo : stop - chunk * LATENT_CHUNK])
+        return torch.cat(rows)
+
     for start in range(0, n, batch_size):
-        lab = labels[start : start + batch_size].to(device) if labels is not None else None
+        stop = min(start + batch_size, n)
+        lab = labels[start:stop].to(device) if labels is not None else None
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-            grids = model.generate(latent[start : start + batch_size].to(device), lab)
+            grids = model.generate(latent_rows(start, stop).to(device), lab)
         yield start, grids.float().cpu()
 
 
@@ -128,16 +152,14 @@ def reconstruct(
     (`gan3d.data.photos.prepare_photo`). A single-view model given several images averages their latent
     means.
     """
-    from PIL import Image
+    from gan3d.io.images import open_image
 
     size = loaded.model.image_size
     for path in image_paths:
-        try:
-            with Image.open(path) as im:
-                if im.size != (size, size):
-                    sys.stderr.write(f"gan3d: note: {path}: {im.size[0]}x{im.size[1]} resized to {size}x{size}\n")
-        except (OSError, ValueError):
-            pass  # encode_images raises the DataError naming the file
+        width, height = open_image(path).size  # a DataError naming the file if it cannot be read
+        if (width, height) != (size, size):
+            sys.stderr.write(f"gan3d: note: {path}: {width}x{height} resized to {size}x{size}\n")
+    require_class(loaded, class_name)
     latent = encode_images(loaded, image_paths, prepare)
     return loaded.model.generate(latent, class_labels(loaded, class_name, 1))
 
@@ -167,6 +189,7 @@ def interpolate(
     loaded: LoadedModel, start: torch.Tensor, end: torch.Tensor, steps: int, class_name: str | None = None
 ) -> torch.Tensor:
     """Shapes along the straight line from latent `start` to `end` (each (1, D)), (steps, 1, R, R, R)."""
+    require_class(loaded, class_name)
     weights = torch.linspace(0, 1, steps)[:, None]
     latent = (1 - weights) * start + weights * end
     labels = class_labels(loaded, class_name, steps)
