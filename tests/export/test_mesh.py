@@ -82,6 +82,12 @@ def test_surface_samples_lie_on_the_grid_surface() -> None:
     grid = VoxelGrid(occ, np.zeros(3), 10.0)
     pts = sample_grid_surface(grid, 500)
     assert pts.shape == (500, 3) and (pts >= 2 - 1e-6).all() and (pts <= 8 + 1e-6).all()
+    # on the surface, not inside: the 0.5 iso-surface of the block is the box [2, 8]^3 with its edges and
+    # corners cut by marching cubes (at most half a voxel in)
+    to_faces = np.minimum(np.abs(pts - 2), np.abs(pts - 8)).min(axis=1)
+    assert to_faces.max() <= 0.5 + 1e-6 and np.median(to_faces) < 1e-6
+    faces_hit = {(axis, side) for axis in range(3) for side in (2, 8) if (np.abs(pts[:, axis] - side) < 1e-6).any()}
+    assert len(faces_hit) == 6  # every side of the block is sampled
 
 
 def test_empty_and_bad_grids(tmp_path: Path) -> None:

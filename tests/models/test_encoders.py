@@ -74,6 +74,10 @@ def test_generator_layers_and_dropout() -> None:
     assert len([m for m in VoxelGenerator(resolution=32).net if isinstance(m, torch.nn.ConvTranspose3d)]) == 4
     d = VoxelDiscriminator(resolution=64, dropout=True)
     assert [m.p for m in d.net if isinstance(m, torch.nn.Dropout3d)] == [0.6, 0.4, 0.4, 0.4]
-    assert isinstance(d.net[3], torch.nn.LeakyReLU) or any(isinstance(m, torch.nn.LeakyReLU) for m in d.net)
+    # §2.2: D is conv + BatchNorm + LeakyReLU(0.2) per hidden layer, G uses ReLU
+    leaky = [m for m in d.net if isinstance(m, torch.nn.LeakyReLU)]
+    assert len(leaky) == 4 and all(m.negative_slope == 0.2 for m in leaky)
+    assert not any(isinstance(m, torch.nn.LeakyReLU) for m in g64.net)
+    assert sum(isinstance(m, torch.nn.ReLU) for m in g64.net) == 4
     with pytest.raises(ConfigError, match="32 or 64"):
         VoxelGenerator(resolution=48)

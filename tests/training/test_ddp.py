@@ -26,7 +26,7 @@ class RecordRank(L.Callback):
         from safetensors.torch import save_file
 
         rank = trainer.global_rank
-        Path(self.out, f"ids_{rank}.json").write_text(json.dumps(self.ids))
+        Path(self.out, f"ids_{rank}.json").write_text(json.dumps({"ids": self.ids, "d_skipped": pl_module.d_skipped}))
         state = {k: v.contiguous() for k, v in pl_module.model.state_dict().items()}
         save_file(state, str(Path(self.out, f"w_{rank}.st")))
 
@@ -39,15 +39,18 @@ def test_two_process_ddp_on_cpu(tmp_path: Path) -> None:
         tmp_path / "data", 32, batch_size=2, classes=["bottle"], views=1, image_size=32, channels=1, synth_per_class=10
     )
     dm.prepare_data()
+    # the adaptive D rule on (§2.3), set so that D skips its steps: a skipped step leaves D's parameters
+    # without gradients, which DDP's reducer refused (the rule was never exercised under DDP before); the
+    # decision is taken on the rank-averaged accuracy so that every rank takes the same one
     module = VaeGanModule(
-        "vae_gan_simple_32", {"channels": 1, "image_size": 32, "base_channels": 4}, d_accuracy_threshold=None
+        "vae_gan_simple_32", {"channels": 1, "image_size": 32, "base_channels": 4}, d_accuracy_threshold=0.0
     )
     initial = {k: v.clone() for k, v in module.model.state_dict().items()}
     trainer = L.Trainer(
         accelerator="cpu",
         strategy="ddp_spawn",
         devices=2,
-        max_steps=2,
+        max_steps=6,
         limit_val_batches=0,
         logger=False,
         enable_checkpointing=False,
@@ -57,9 +60,13 @@ def test_two_process_ddp_on_cpu(tmp_path: Path) -> None:
         default_root_dir=tmp_path,
     )
     trainer.fit(module, datamodule=dm)
-    ids0 = json.loads((tmp_path / "ids_0.json").read_text())
-    ids1 = json.loads((tmp_path / "ids_1.json").read_text())
-    assert ids0 and ids1 and not set(ids0) & set(ids1), "both ranks trained on the same objects"
+    record0 = json.loads((tmp_path / "ids_0.json").read_text())
+    record1 = json.loads((tmp_path / "ids_1.json").read_text())
+    ids0, ids1 = record0["ids"], record1["ids"]
+    batches = len(ids0) // 2  # batch size 2
+    assert batches >= 2 and record0["d_skipped"] == record1["d_skipped"] == batches  # every D step skipped
+    first = 4  # 8 training objects, 2 ranks: the first epoch is 4 objects per rank
+    assert not set(ids0[:first]) & set(ids1[:first]), "both ranks trained on the same objects in an epoch"
     w0, w1 = load_file(str(tmp_path / "w_0.st")), load_file(str(tmp_path / "w_1.st"))
     for name in w0:
         if "running_" in name or "num_batches" in name:

@@ -113,19 +113,88 @@ def test_resume_gives_the_same_weights(data_root: Path, tmp_path: Path) -> None:
     )
 
 
-def test_channels_last_trains_the_same_as_the_default_layout(data_root: Path, tmp_path: Path) -> None:
-    """Layout is not algorithm: two steps from the same start give the same weights to float noise."""
+def test_channels_last_computes_the_same_as_the_default_layout(data_root: Path) -> None:
+    """Layout is not algorithm: the same start gives the same forward pass and the same gradients, to
+    float noise (compared before any optimiser step, which would amplify kernel-order differences)."""
+    batch = next(iter(_loader(data_root)))
     results = []
     for channels_last in (False, True):
         torch.manual_seed(0)
-        module = VaeGanModule("vae_gan_simple_32", SMALL, channels_last=channels_last, d_accuracy_threshold=None)
-        _fit(module, _datamodule(data_root), tmp_path, max_steps=2)
-        results.append(module)
-    conv = results[1].model.generator.net[0].weight
+        module = VaeGanModule("vae_gan_simple_32", SMALL, channels_last=channels_last)
+        model = module.model.train()
+        voxels = module._layout(batch["voxels"])
+        torch.manual_seed(1)
+        z = torch.randn(len(voxels), model.latent_dim)
+        fake = model.generate(z)
+        recon = model.generate(model.encode(batch["images"][:, 0])[0])
+        loss = model.discriminator(fake).mean() + model.discriminator(voxels).mean() + (recon - voxels).square().mean()
+        loss.backward()
+        results.append((fake.detach(), [p.grad.detach().clone() for p in model.parameters()], module))
+    conv = results[1][2].model.generator.net[0].weight
     assert conv.ndim == 5 and conv.is_contiguous(memory_format=torch.channels_last_3d)
-    for a, b in zip(_params(results[0].model), _params(results[1].model), strict=True):
-        # different convolution kernels sum in different orders; Adam then amplifies tiny differences
-        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4)
+    torch.testing.assert_close(results[0][0], results[1][0], rtol=0, atol=1e-5)
+    for a, b in zip(results[0][1], results[1][1], strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-5)
+
+
+def _loader(root: Path):  # noqa: ANN202
+    dm = _datamodule(root)
+    dm.setup()
+    return dm.train_dataloader()
+
+
+@pytest.mark.parametrize("soft", [False, True])
+def test_soft_labels_are_the_targets_of_both_steps(
+    data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, soft: bool
+) -> None:
+    import gan3d.training.vae_gan_module as module_file
+
+    targets: list[torch.Tensor] = []
+    real_bce = module_file.bce_with_targets
+    monkeypatch.setattr(module_file, "bce_with_targets", lambda logits, t: targets.append(t) or real_bce(logits, t))
+    module = VaeGanModule("vae_gan_simple_32", SMALL, soft_labels=soft, d_accuracy_threshold=None)
+    _fit(module, _datamodule(data_root), tmp_path, max_steps=2)
+    values = torch.cat(targets)
+    if soft:  # §2.6.3: real ~ U[0.7, 1.2], fake ~ U[0, 0.3]
+        assert ((values >= 0) & (values <= 0.3) | (values >= 0.7) & (values <= 1.2)).all()
+        assert len(values.unique()) > 4
+    else:
+        assert set(values.unique().tolist()) == {0.0, 1.0}
+
+
+@pytest.mark.parametrize("on", [False, True])
+def test_recon_in_adversarial_scores_the_reconstructions_in_the_generator_step(
+    data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, on: bool
+) -> None:
+    module = VaeGanModule("vae_gan_simple_32", SMALL, recon_in_adversarial=on, d_accuracy_threshold=None)
+    calls = []
+    module.model.discriminator.register_forward_hook(lambda mod, args, out: calls.append(args[0].shape[0]))
+    _fit(module, _datamodule(data_root), tmp_path, max_steps=1)
+    assert len(calls) == (4 if on else 3)  # D(real), D(fake) for D; D(fake) (+ D(recon)) for G
+
+
+@pytest.mark.parametrize("weight", [0.0, 2.0])
+def test_ssim_weight_adds_the_ssim_loss_to_encoder_and_generator(
+    data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, weight: float
+) -> None:
+    import gan3d.training.vae_gan_module as module_file
+
+    values: list[float] = []
+    real = module_file.ssim_loss
+    monkeypatch.setattr(module_file, "ssim_loss", lambda a, b: (lambda v: values.append(float(v)) or v)(real(a, b)))
+    module = VaeGanModule("vae_gan_simple_32", SMALL, ssim_weight=weight, d_accuracy_threshold=None, kl_weight=0.0)
+    logged: dict[str, float] = {}
+    real_log = module.log_dict
+    monkeypatch.setattr(
+        module, "log_dict", lambda d, **kw: logged.update({k: float(v) for k, v in d.items()}) or real_log(d, **kw)
+    )
+    _fit(module, _datamodule(data_root), tmp_path, max_steps=1)
+    if weight == 0:
+        assert values == []
+    else:
+        assert len(values) == 2  # once in the encoder's loss, once in the generator's
+        # with KL off, the encoder's loss is recon + weight * (1 - SSIM)
+        assert logged["train/e_loss"] == pytest.approx(logged["train/recon"] + weight * values[0], rel=1e-5)
 
 
 def test_bf16_mixed_precision_steps(data_root: Path, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ class ManualDdpSync:
 
     def __init__(self) -> None:
         self.active = False
+        self._wrapped: torch.nn.Module | None = None
 
     def attach(self, trainer: L.Trainer) -> None:
         """Call in `on_train_start`: detects DDP and switches its own gradient synchronisation off."""
@@ -24,8 +25,15 @@ class ManualDdpSync:
 
         wrapped = getattr(trainer.strategy, "model", None)
         self.active = isinstance(wrapped, DistributedDataParallel)
-        if self.active:
-            wrapped.require_backward_grad_sync = False  # type: ignore[union-attr]
+        self._wrapped = wrapped if self.active else None
+        self.pause()
+
+    def pause(self) -> None:
+        """Call in `on_train_batch_start`: Lightning turns DDP's synchronisation back on after every
+        training step; left on, DDP's reducer would expect a gradient for every parameter in each
+        backward, and a skipped discriminator step (the adaptive rule) leaves D's parameters without."""
+        if self._wrapped is not None:
+            self._wrapped.require_backward_grad_sync = False
 
     def step(self, optimizer: torch.optim.Optimizer) -> None:
         """Average the optimiser's gradients across processes (under DDP), then step."""

@@ -113,6 +113,7 @@ class VaeGanModule(L.LightningModule):
         self._ddp.attach(self.trainer)
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        self._ddp.pause()
         # per step, not per epoch: DataLoader iterators also draw from the global generator
         torch.manual_seed(self.hparams.seed * 1_000_003 + self.global_step)
 
