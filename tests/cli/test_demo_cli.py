@@ -131,3 +131,12 @@ def test_full_demo_beats_the_baseline(tmp_path: Path) -> None:
     metrics = json.loads((tmp_path / "d" / "metrics.json").read_text())
     assert metrics["margin_over_baseline"] >= MARGIN_TARGET
     assert metrics["sample_recognition"]["overall"] > 0.5
+
+
+def test_a_busy_machine_is_said() -> None:
+    from gan3d.cli.demo import busy_machine_warning
+
+    assert "only 20 epochs in 6.9 min (about 58" in busy_machine_warning(20, 6.9 * 60, 500, epoch_bounded=False)
+    assert busy_machine_warning(55, 6.9 * 60, 500, epoch_bounded=False) == ""
+    assert busy_machine_warning(5, 6.9 * 60, 500, epoch_bounded=True) == ""  # --epochs: nothing to warn about
+    assert busy_machine_warning(5, 6.9 * 60, 5, epoch_bounded=False) == ""  # reached its epoch cap

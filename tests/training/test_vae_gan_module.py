@@ -207,3 +207,63 @@ def test_bf16_mixed_precision_steps(data_root: Path, tmp_path: Path) -> None:
     assert all(torch.isfinite(p).all() for p in after)
     assert sum(not torch.equal(a, b) for a, b in zip(before, after, strict=True)) > len(before) // 2
     assert torch.isfinite(trainer.callback_metrics["train/g_loss"])
+
+
+def test_the_export_holds_the_best_validated_weights_and_says_which(data_root: Path, tmp_path: Path) -> None:
+    import csv
+    import json
+
+    from lightning.pytorch.loggers import CSVLogger
+
+    from gan3d.pipelines.evaluate_model import evaluate_reconstruction
+    from gan3d.pipelines.loading import load_model
+    from gan3d.training.callbacks import InferenceExportCallback
+
+    module = VaeGanModule("vae_gan_simple_32", SMALL, lr_g=0.01, lr_e=0.01, preview_every_n_epochs=0)
+    trainer = L.Trainer(
+        default_root_dir=tmp_path,
+        logger=CSVLogger(tmp_path, name="run"),
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        max_epochs=4,
+        num_sanity_val_steps=0,
+        callbacks=[InferenceExportCallback()],
+    )
+    trainer.fit(module, datamodule=_datamodule(data_root))
+    with open(Path(trainer.log_dir) / "metrics.csv") as fh:
+        val = [(int(r["epoch"]), float(r["val/iou"])) for r in csv.DictReader(fh) if r.get("val/iou")]
+    assert len(val) == 4
+    best_epoch, best_iou = max(val, key=lambda e: e[1])
+    export = Path(trainer.log_dir) / "export"
+    weights = json.loads((export / "config.json").read_text())["weights"]
+    assert weights["source"] == "best validation" and weights["epoch"] == best_epoch + 1
+    assert weights["val_iou"] == pytest.approx(best_iou, abs=1e-6)
+    # the exported weights score what the export claims, evaluated from the files
+    scores = evaluate_reconstruction(load_model(export), data_root, "test", views=1)
+    assert scores["overall"]["iou"] == pytest.approx(weights["val_iou"], abs=1e-4)
+
+
+def test_a_collapse_is_said_and_the_best_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    module = VaeGanModule("vae_gan_simple_32", SMALL)
+    fake = SimpleNamespace(sanity_checking=False, callback_metrics={}, current_epoch=0, global_step=0)
+    monkeypatch.setattr(type(module), "trainer", property(lambda self: fake))
+    monkeypatch.setattr(module, "_trainer", fake)  # current_epoch and global_step read it
+    monkeypatch.setattr(module, "log", lambda *a, **k: None)
+    first = {k: v.clone() for k, v in module.model.state_dict().items()}
+    fake.callback_metrics["val/iou"] = torch.tensor(0.6)
+    module.on_validation_epoch_end()
+    with torch.no_grad():
+        for p in module.model.parameters():
+            p.add_(1.0)  # the weights move on...
+    fake.current_epoch, fake.global_step = 1, 10
+    fake.callback_metrics["val/iou"] = torch.tensor(0.05)  # ... and the model falls off a cliff
+    with pytest.warns(UserWarning, match=r"fell from 0.600 \(epoch 1\) to 0.050 \(epoch 2\)"):
+        module.on_validation_epoch_end()
+    assert module.collapses == [2]
+    record = module.load_best_weights()
+    assert record == {"source": "best validation", "epoch": 1, "step": 0, "val_iou": pytest.approx(0.6)}
+    for k, v in module.model.state_dict().items():
+        assert torch.equal(v, first[k]), k

@@ -105,6 +105,10 @@ def run(args: argparse.Namespace) -> int:
     run_ = train_demo_model(out / "data", out / "runs" / "demo", settings, budget)
     module = run_.module
     train_s = time.monotonic() - train_start
+    say(f"gan3d demo: trained {run_.epochs} epochs in {train_s / 60:.1f} min\n")
+    usual = busy_machine_warning(run_.epochs, train_s, settings.max_epochs, args.epochs is not None)
+    if usual:
+        say(usual)
     classes = list(settings.classes)
     save_pretrained(module.model, out / "model", BUILDER, class_names=classes)
     loaded = LoadedModel(module.model, BUILDER, classes)
@@ -142,6 +146,22 @@ def run(args: argparse.Namespace) -> int:
         )
     show(f"gan3d demo: done in {total_s / 60:.1f} min; open {artifacts.report}\n")
     return 0
+
+
+# epochs per training minute of the default demo on this project's quiet 2-core CPU machine (58 epochs in
+# 6.9 min, README); a timed run far below it was slowed by other load and scores lower
+USUAL_EPOCHS_PER_MINUTE = 58 / 6.9
+
+
+def busy_machine_warning(epochs: int, train_s: float, max_epochs: int, epoch_bounded: bool) -> str:
+    """A warning line when a time-budgeted run reached far fewer epochs than usual (else empty)."""
+    expected = min(max_epochs, USUAL_EPOCHS_PER_MINUTE * train_s / 60)
+    if epoch_bounded or epochs >= 0.7 * expected or epochs >= max_epochs:
+        return ""
+    return (
+        f"gan3d demo: warning: only {epochs} epochs in {train_s / 60:.1f} min (about {expected:.0f} on a quiet "
+        "2-core machine): the machine was busy and the scores will be lower; --epochs N gives reproducible runs\n"
+    )
 
 
 @contextlib.contextmanager

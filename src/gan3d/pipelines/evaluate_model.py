@@ -4,9 +4,8 @@ Reconstruction models (with an image encoder) are scored per object (IoU §2.6.1
 reconstruction loss) against the ground truth; the **mean-shape baseline** predicts, for every
 object, the per-class mean training grid thresholded at the threshold that maximises its mean IoU on
 the training split, so a number shows at once whether the model learned more than the average chair.
-Pure 3D-GANs (no encoder) have nothing to reconstruct with and are refused here; scoring what a
-generator generates (MMD / COV / 1-NNA of samples against the split, `gan3d.metrics.generation`) is not
-wired into `gan3d evaluate --ckpt` yet.
+Pure 3D-GANs (no encoder) have nothing to reconstruct with: `gan3d.pipelines.evaluate_generation` scores
+what they generate (MMD / COV / 1-NNA, recognition, diversity, beside the train split and the mean shape).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.utilities import rank_zero_warn
 
 from gan3d.losses.adversarial import bce_with_targets, discriminator_accuracy, gan_targets
 from gan3d.losses.kl import kl_divergence
@@ -30,6 +31,8 @@ from gan3d.models.memory_format import channels_last_3d_input, to_channels_last_
 from gan3d.models.vae_gan import VaeGan
 from gan3d.registry import get_model
 from gan3d.training.ddp import ManualDdpSync
+
+COLLAPSE_FRACTION = 0.5  # a validation IoU below this share of the best so far is reported as a collapse
 
 
 class VaeGanModule(L.LightningModule):
@@ -88,6 +91,8 @@ class VaeGanModule(L.LightningModule):
             to_channels_last_3d(self.model)
         self.d_skipped = 0  # discriminator steps skipped by the adaptive rule, for tests and logs
         self._ddp = ManualDdpSync()
+        self._best: dict[str, Any] | None = None  # best validated weights: {"state", "meta"}
+        self.collapses: list[int] = []  # epochs at which validation IoU fell below COLLAPSE_FRACTION of the best
 
     def setup(self, stage: str) -> None:
         # class names in label order come from the data (kept in checkpoints and exports)
@@ -102,12 +107,65 @@ class VaeGanModule(L.LightningModule):
         return [SampleSheetCallback(every_n_epochs=every)] if every > 0 else []
 
     def export_pretrained(self, directory: str | os.PathLike[str]) -> None:
-        """Write the inference export (`config.json` + `model.safetensors`) of the trained networks."""
+        """Write the inference export (`config.json` + `model.safetensors`): the best validated weights
+        when there was a validation (a GAN can collapse late, and the last weights are then not the model
+        that trained), else the last; `config.json`'s `weights` says which (epoch, step, val IoU)."""
+        import copy
+
         from gan3d.export.checkpoint import save_pretrained
 
+        model, weights = self.model, self.weights_record(final=True)
+        if self._best is not None:
+            model = copy.deepcopy(self.model)
+            model.load_state_dict(self._best["state"])
         save_pretrained(
-            self.model, directory, builder=self.hparams.model, family=self.FAMILY, class_names=self.hparams.class_names
+            model,
+            directory,
+            builder=self.hparams.model,
+            family=self.FAMILY,
+            class_names=self.hparams.class_names,
+            weights=weights,
         )
+
+    def weights_record(self, final: bool = False) -> dict[str, Any]:
+        """Which weights an export holds: the best validated ones, or (none validated) the last."""
+        if self._best is not None:
+            return {"source": "best validation", **self._best["meta"]}
+        epoch = self.current_epoch if self._trainer is not None else 0
+        return {"source": "end of training" if final else "current", "epoch": epoch, "step": self.global_step}
+
+    def load_best_weights(self) -> dict[str, Any]:
+        """Put the best validated weights into `self.model` (a no-op without validation); returns their record."""
+        if self._best is not None:
+            self.model.load_state_dict(self._best["state"])
+        return self.weights_record(final=True)
+
+    def on_validation_epoch_end(self) -> None:
+        """Keep the best validated weights (by val IoU) and say so when the model falls off a cliff."""
+        if self.trainer.sanity_checking or self.model.encoder is None:
+            return
+        value = self.trainer.callback_metrics.get("val/iou")
+        if value is None:
+            return
+        iou, epoch = float(value), self.current_epoch + 1
+        best = self._best["meta"] if self._best is not None else None
+        if best is None or iou > best["val_iou"]:
+            state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+            self._best = {"state": state, "meta": {"epoch": epoch, "step": self.global_step, "val_iou": iou}}
+        elif iou < COLLAPSE_FRACTION * best["val_iou"]:
+            rank_zero_warn(
+                f"gan3d: validation IoU fell from {best['val_iou']:.3f} (epoch {best['epoch']}) to {iou:.3f} "
+                f"(epoch {epoch}): the model may have collapsed; the export keeps epoch {best['epoch']}"
+            )
+            self.collapses.append(epoch)
+        self.log("val/best_iou", max(iou, best["val_iou"]) if best else iou, batch_size=1)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self._best is not None:  # resuming keeps the best so far (plain tensors: loads with weights_only)
+            checkpoint["gan3d_best"] = self._best
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._best = checkpoint.get("gan3d_best")
 
     def on_train_start(self) -> None:
         self._ddp.attach(self.trainer)
