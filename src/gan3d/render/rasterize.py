@@ -117,7 +117,7 @@ def _scanline_candidates(
     row_lo = torch.ceil(v.amin(1) - 0.5).clamp(0, height).long()
     row_hi = torch.floor(v.amax(1) - 0.5).clamp(-1, height - 1).long()
     n_rows = (row_hi - row_lo + 1).clamp(min=0)
-    face, row = _expand(row_lo, n_rows)
+    face, row = expand_ranges(row_lo, n_rows)
     y = row.to(u.dtype) + 0.5
     fu, fv = u[face], v[face]  # (N, 3)
     x_min = torch.full_like(y, float("inf"))
@@ -135,11 +135,11 @@ def _scanline_candidates(
     valid = torch.isfinite(x_min)
     col_lo = torch.where(valid, col_lo, torch.zeros_like(col_lo)).long()
     n_cols = torch.where(valid, col_hi - col_lo + 1, torch.zeros_like(col_hi)).clamp(min=0).long()
-    span, col = _expand(col_lo, n_cols)
+    span, col = expand_ranges(col_lo, n_cols)
     return face[span], col, row[span]
 
 
-def _expand(start: torch.Tensor, count: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def expand_ranges(start: torch.Tensor, count: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """For item i, the integers start[i] .. start[i] + count[i] - 1, flattened: (item index, value)."""
     item = torch.repeat_interleave(torch.arange(len(count), device=count.device), count)
     offset = torch.arange(int(count.sum()), device=count.device) - torch.repeat_interleave(
