@@ -148,3 +148,20 @@ def test_soft_alpha_forms_hand_computed() -> None:
         soft_alpha(d, DibrSettings(4, 4, distance="euclidean", delta=0.5)),
         torch.exp(torch.tensor([0.0, -4.0], dtype=F64)),
     )
+
+
+def test_textures_sample_through_interpolated_uvs_with_gradients() -> None:
+    from gan3d.render.dibr import sample_rendered_texture
+    from gan3d.render.texture import sample_texture
+
+    screen, faces = _sphere_screen(size=16, views=1)
+    uvs = torch.rand(1, screen.shape[1], 2, dtype=F64)
+    texture = torch.rand(1, 3, 8, 8, dtype=F64, requires_grad=True)
+    out = dibr_render(screen, faces, uvs, DibrSettings(16, 16))
+    colours = sample_rendered_texture(out, texture)
+    rows, cols = torch.nonzero(out.mask[0], as_tuple=True)
+    expected = sample_texture(texture[0], out.features[0, rows, cols])
+    torch.testing.assert_close(colours[0, rows, cols], expected)
+    assert (colours[0][~out.mask[0]] == 0).all()
+    colours.sum().backward()
+    assert texture.grad.abs().sum() > 0

@@ -34,6 +34,7 @@ import torch
 from gan3d.errors import DataError
 from gan3d.ops.point_triangle import point_triangle_distance_2d
 from gan3d.render.rasterize import RasterSettings, barycentric_weights, expand_ranges, rasterize
+from gan3d.render.texture import TextureFilter, sample_texture
 
 SoftDistance = Literal["euclidean", "squared"]
 
@@ -124,6 +125,18 @@ def dibr_render(
         torch.stack(bary),
         torch.stack(depth),
     )
+
+
+def sample_rendered_texture(
+    rendering: DibrRendering, texture: torch.Tensor, mode: TextureFilter = "bilinear"
+) -> torch.Tensor:
+    """Texture colours of a render whose attributes were UVs: `rendering.features` (N, H, W, 2) (v up,
+    `gan3d.structures.mesh`) looked up in `texture` (N, C, Ht, Wt) with `grid_sample`, so gradients reach
+    the texture and, through the interpolated UVs, the vertices. (N, H, W, C); 0 on background."""
+    if rendering.features is None or rendering.features.shape[-1] != 2:
+        raise DataError("<dibr>", "render UVs (attributes of width 2) to sample a texture")
+    colours = sample_texture(texture, rendering.features, mode)
+    return torch.where(rendering.mask[..., None], colours, torch.zeros_like(colours))
 
 
 def soft_alpha(distance: torch.Tensor, settings: DibrSettings) -> torch.Tensor:
