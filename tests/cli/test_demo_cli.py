@@ -137,6 +137,7 @@ def test_a_busy_machine_is_said() -> None:
     from gan3d.cli.demo import busy_machine_warning
 
     assert "only 20 epochs in 6.9 min (about 58" in busy_machine_warning(20, 6.9 * 60, 500, epoch_bounded=False)
+    assert "only 23 epochs" in busy_machine_warning(23, 6.6 * 60, -1, epoch_bounded=False)  # the default: no cap
     assert busy_machine_warning(55, 6.9 * 60, 500, epoch_bounded=False) == ""
     assert busy_machine_warning(5, 6.9 * 60, 500, epoch_bounded=True) == ""  # --epochs: nothing to warn about
     assert busy_machine_warning(5, 6.9 * 60, 5, epoch_bounded=False) == ""  # reached its epoch cap

@@ -155,8 +155,10 @@ USUAL_EPOCHS_PER_MINUTE = 58 / 6.9
 
 def busy_machine_warning(epochs: int, train_s: float, max_epochs: int, epoch_bounded: bool) -> str:
     """A warning line when a time-budgeted run reached far fewer epochs than usual (else empty)."""
-    expected = min(max_epochs, USUAL_EPOCHS_PER_MINUTE * train_s / 60)
-    if epoch_bounded or epochs >= 0.7 * expected or epochs >= max_epochs:
+    capped = max_epochs > 0  # -1: the time budget alone ends the run
+    expected = USUAL_EPOCHS_PER_MINUTE * train_s / 60
+    expected = min(max_epochs, expected) if capped else expected
+    if epoch_bounded or epochs >= 0.7 * expected or (capped and epochs >= max_epochs):
         return ""
     return (
         f"gan3d demo: warning: only {epochs} epochs in {train_s / 60:.1f} min (about {expected:.0f} on a quiet "
