@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -66,6 +65,7 @@ def prepare_r2n2_object(record: ShapeRecord, out: Path) -> bool:
     import numpy as np
     from PIL import Image
 
+    from gan3d.data.object_outputs import copy_view_images
     from gan3d.data.shapenet import r2n2_grid_placement, read_rendering_metadata
     from gan3d.files import write_text_atomic
     from gan3d.io.binvox import read_binvox, write_binvox
@@ -93,14 +93,8 @@ def prepare_r2n2_object(record: ShapeRecord, out: Path) -> bool:
         if alpha is not None:
             with atomic_path(extras / f"{i:03d}_mask.png") as tmp:
                 Image.fromarray(((alpha > 127) * 255).astype(np.uint8)).save(tmp, format="PNG")
-    _copy_views(views, folder, stem)  # last: the images mark the object complete
+    copy_view_images(views, folder, stem)  # last: the images mark the object complete
     return True
-
-
-def _copy_views(views: list[Path], folder: Path, stem: str) -> None:
-    for i, source in enumerate(views, start=1):
-        with atomic_path(folder / f"{stem}_{i:03d}{source.suffix.lower()}") as tmp:
-            shutil.copyfile(source, tmp)
 
 
 def run(args: argparse.Namespace) -> int:

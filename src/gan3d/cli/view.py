@@ -35,9 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cloud_of(path: Path, n_points: int, threshold: float = 0.5) -> np.ndarray:
     """Occupied voxel centres (mesh coordinates) of a grid, or seeded surface samples of a mesh."""
     from gan3d.errors import DataError
-    from gan3d.export.mesh import sample_surface
     from gan3d.io.grids import GRID_SUFFIXES, load_grid_values
     from gan3d.io.mesh import MESH_SUFFIXES
+    from gan3d.structures.mesh import sample_surface
 
     suffix = path.suffix.lower()
     if suffix in GRID_SUFFIXES:

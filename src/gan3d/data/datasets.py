@@ -38,10 +38,10 @@ from gan3d.data.render_views import load_camera, read_normalization
 from gan3d.data.shapenet import r2n2_grid_placement, read_rendering_metadata, scan_r2n2
 from gan3d.errors import DataError
 from gan3d.io.binvox import read_binvox
-from gan3d.io.images import has_alpha, load_view_image, open_image
+from gan3d.io.images import has_alpha, image_size, load_view_image, open_image
 from gan3d.io.mesh import load_mesh
 from gan3d.structures.cameras import Cameras, r2n2_cameras
-from gan3d.structures.mesh import Mesh
+from gan3d.structures.mesh import sample_surface
 from gan3d.structures.voxel_grid import voxel_to_camera_world
 
 ViewMode = Literal["fixed", "random"]
@@ -173,7 +173,7 @@ class ShapeDataset(Dataset):
             item["images"] = torch.stack(images)
             height, width = item["images"].shape[-2:]
             if self.masks:
-                item["masks"] = torch.stack([self._mask(record, i, width) for i in picked])
+                item["masks"] = torch.stack([self._mask(record, i) for i in picked])
             if self.cameras:
                 item["cameras"] = self._cameras(record, picked).resized(int(width), int(height))
         if self.surface_points:
@@ -188,7 +188,7 @@ class ShapeDataset(Dataset):
             self._view_cache[path] = (image * 255).round().to(torch.uint8)  # exact: decoded from 8-bit pixels
         return self._view_cache[path].float() / 255.0
 
-    def _mask(self, record: ShapeRecord, view: int, size: int) -> torch.Tensor:
+    def _mask(self, record: ShapeRecord, view: int) -> torch.Tensor:
         path = record.views[view]
         if record.layout == "gan3d":
             mask_path = _extras_dir(path, record.stem) / f"{view_index(path):03d}_mask.png"
@@ -197,31 +197,32 @@ class ShapeDataset(Dataset):
         return load_mask(path, self.image_size, alpha=True)
 
     def _cameras(self, record: ShapeRecord, picked: list[int]) -> Cameras:
+        """The cameras of the picked views, each read once (they do not change between epochs)."""
+        return Cameras.stack(
+            [self._cached(("camera", record.views[i]), lambda i=i: self._camera(record, i)) for i in picked]
+        )
+
+    def _camera(self, record: ShapeRecord, view: int) -> Cameras:
         if record.layout == "r2n2":
             if record.metadata is None:
                 raise DataError(record.views[0].parent, "no rendering_metadata.txt: the views have no cameras")
             rows = self._cached(("meta", record.metadata), lambda: read_rendering_metadata(record.metadata))
             if len(rows) < len(record.views):
                 raise DataError(record.metadata, f"{len(rows)} camera rows for {len(record.views)} views")
-            size = open_image(record.views[0]).size[0]
-            return r2n2_cameras([rows[int(record.views[i].stem)] for i in picked], size)
-        return Cameras.stack([load_camera(self._camera_json(record, i)) for i in picked])
-
-    def _camera_json(self, record: ShapeRecord, view: int) -> Path:
-        path = record.views[view]
-        json_path = _extras_dir(path, record.stem) / f"{view_index(path):03d}.json"
+            path = record.views[view]
+            return r2n2_cameras([rows[int(path.stem)]], image_size(path)[0])[0]
+        json_path = _view_json(record, view)
         if not json_path.is_file():
-            raise DataError(path, f"no camera for this view (expected {json_path.name} in {json_path.parent})")
-        return json_path
+            raise DataError(
+                record.views[view], f"no camera for this view (expected {json_path.name} in {json_path.parent})"
+            )
+        return load_camera(json_path)
 
     def _normalization(self, record: ShapeRecord) -> tuple[np.ndarray, float] | None:
         """The mesh-to-camera-world normalisation of a gan3d object with view JSONs (None: mesh frame)."""
-        if record.layout != "gan3d" or not record.views:
+        if record.layout != "gan3d" or not record.views or not _view_json(record, 0).is_file():
             return None
-        json_path = _extras_dir(record.views[0], record.stem) / f"{view_index(record.views[0]):03d}.json"
-        if not json_path.is_file():
-            return None
-        return read_normalization(json_path)
+        return read_normalization(_view_json(record, 0))
 
     def _cached(self, key: Any, make: Any) -> Any:
         if self._cache is None:
@@ -254,8 +255,8 @@ class ShapeDataset(Dataset):
         if normalization is not None:
             center, radius = normalization
             mesh = mesh.with_verts((mesh.verts - center) / radius)
-        rng = np.random.default_rng([index, len(self.records)])
-        return torch.from_numpy(sample_surface_points(mesh, self.surface_points, rng).astype(np.float32))
+        points, _ = sample_surface(mesh, self.surface_points, seed=index)
+        return torch.from_numpy(points.astype(np.float32))
 
     def _pick_views(self, record: ShapeRecord) -> list[int]:
         available = len(record.views)
@@ -269,16 +270,10 @@ def _extras_dir(view: Path, stem: str) -> Path:
     return view.parent / f"{stem}_views"
 
 
-def sample_surface_points(mesh: Mesh, n: int, rng: np.random.Generator) -> np.ndarray:
-    """`n` points uniformly distributed by area on a mesh's surface, (n, 3) float64."""
-    tri = mesh.verts[mesh.faces]  # (F, 3, 3)
-    area = np.linalg.norm(np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]), axis=1)
-    if not area.sum() > 0:
-        raise DataError("<mesh>", "surface has no area to sample")
-    face = rng.choice(len(tri), size=n, p=area / area.sum())
-    r1, r2 = np.sqrt(rng.random(n))[:, None], rng.random(n)[:, None]
-    t = tri[face]
-    return (1 - r1) * t[:, 0] + r1 * (1 - r2) * t[:, 1] + r1 * r2 * t[:, 2]
+def _view_json(record: ShapeRecord, view: int) -> Path:
+    """The camera JSON of a gan3d view (it may not exist)."""
+    path = record.views[view]
+    return _extras_dir(path, record.stem) / f"{view_index(path):03d}.json"
 
 
 def load_mask(path: str | os.PathLike[str], size: int | None = None, alpha: bool = False) -> torch.Tensor:

@@ -47,7 +47,7 @@ class ObjectOutputs:
 
     def _view_images(self) -> list[Path]:
         if self.copy_views:
-            return [self.folder / f"{self.stem}_{i:03d}{p.suffix.lower()}" for i, p in enumerate(self.copy_views, 1)]
+            return copied_view_paths(self.copy_views, self.folder, self.stem)
         return view_paths(self.folder, self.stem, self.views.views) if self.views and self.views.views else []
 
 
@@ -64,9 +64,7 @@ def write_missing_outputs(outputs: ObjectOutputs, mesh: Callable[[], Mesh], forc
     for res in missing_grids:
         write_binvox(voxelize(shape.verts, shape.faces, res, **outputs.voxelize_options), outputs.grids[res])
     if missing_views and outputs.copy_views:
-        for source, target in zip(outputs.copy_views, images, strict=True):
-            with atomic_path(target) as tmp:
-                shutil.copyfile(source, tmp)
+        copy_view_images(outputs.copy_views, outputs.folder, outputs.stem)
     elif missing_views:
         assert outputs.views is not None
         renderings = render_views(shape, outputs.views, outputs.color)
@@ -74,3 +72,17 @@ def write_missing_outputs(outputs: ObjectOutputs, mesh: Callable[[], Mesh], forc
     if outputs.mesh_path is not None:
         save_mesh(shape, outputs.mesh_path)  # last: its presence means the object is complete
     return True
+
+
+def copied_view_paths(sources: list[Path], folder: Path, stem: str) -> list[Path]:
+    """Where `copy_view_images` puts existing views: `<stem>_001.<ext>`, ... in view order."""
+    return [folder / f"{stem}_{i:03d}{source.suffix.lower()}" for i, source in enumerate(sources, start=1)]
+
+
+def copy_view_images(sources: list[Path], folder: Path, stem: str) -> list[Path]:
+    """Copy existing view images into gan3d's naming, each atomically; returns the new paths."""
+    targets = copied_view_paths(sources, folder, stem)
+    for source, target in zip(sources, targets, strict=True):
+        with atomic_path(target) as tmp:
+            shutil.copyfile(source, tmp)
+    return targets

@@ -10,7 +10,7 @@ import torch
 
 from gan3d.errors import DataError
 from gan3d.io.mesh import save_mesh
-from gan3d.structures.mesh import Mesh
+from gan3d.structures.mesh import Mesh, sample_surface
 from gan3d.structures.voxel_grid import VoxelGrid
 
 EXPORT_SUFFIXES = (".obj", ".ply", ".stl", ".glb", ".off")
@@ -75,15 +75,6 @@ def export_mesh(mesh: Mesh, path: str | os.PathLike[str]) -> Path:
         raise DataError(path, f"unsupported mesh format {path.suffix or '(none)'}; expected one of {EXPORT_SUFFIXES}")
     save_mesh(mesh, path)
     return path
-
-
-def sample_surface(mesh: Mesh, n_points: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """`n_points` area-uniform samples on the mesh surface and their face normals, (P, 3) each."""
-    import trimesh
-
-    tm = trimesh.Trimesh(mesh.verts, mesh.faces, process=False)
-    points, face_index = trimesh.sample.sample_surface(tm, n_points, seed=seed)
-    return np.asarray(points), np.asarray(tm.face_normals[face_index])
 
 
 def sample_grid_surface(grid: VoxelGrid, n_points: int, seed: int = 0, threshold: float = 0.5) -> np.ndarray:

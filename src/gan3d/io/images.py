@@ -25,6 +25,15 @@ MAX_IMAGE_PIXELS = int(os.environ.get("GAN3D_MAX_IMAGE_PIXELS", str(64_000_000))
 def open_image(path: str | os.PathLike[str]):  # noqa: ANN201  (a loaded PIL image)
     """The decoded image of a file as PIL gives it, after the size check; 16-bit and float grey images
     are mapped to 8-bit grey ("L") by their full range (65535 -> 255), not clipped."""
+    return _read(path, decode=True)
+
+
+def image_size(path: str | os.PathLike[str]) -> tuple[int, int]:
+    """(width, height) of an image file from its header, without decoding the pixels."""
+    return _read(path, decode=False)
+
+
+def _read(path: str | os.PathLike[str], decode: bool):  # noqa: ANN202
     from PIL import Image, UnidentifiedImageError
 
     path = Path(path)
@@ -37,6 +46,8 @@ def open_image(path: str | os.PathLike[str]):  # noqa: ANN201  (a loaded PIL ima
                 width, height = image.size
                 if width * height > MAX_IMAGE_PIXELS:
                     raise DataError(path, f"image of {width}x{height} is above the limit of {MAX_IMAGE_PIXELS} pixels")
+                if not decode:
+                    return width, height
                 image.load()
                 return _to_8bit(image)
     except FileNotFoundError:

@@ -20,13 +20,13 @@ import torch
 
 from gan3d.data.voxelize import voxelize
 from gan3d.errors import ConfigError, DataError
-from gan3d.export.mesh import grid_to_mesh, sample_surface
+from gan3d.export.mesh import grid_to_mesh
 from gan3d.io.grids import GRID_SUFFIXES, load_grid_values
 from gan3d.io.mesh import MESH_SUFFIXES, load_mesh
 from gan3d.metrics.chamfer import chamfer_distance, f_score
 from gan3d.metrics.iou import voxel_iou
 from gan3d.metrics.ssim3d import ssim3d
-from gan3d.structures.mesh import Mesh
+from gan3d.structures.mesh import Mesh, sample_surface
 from gan3d.structures.voxel_grid import VoxelGrid
 
 METRICS = ("iou", "ssim", "chamfer", "fscore")

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import numpy as np
 
 from gan3d.pipelines.loading import LoadedModel, ReconstructRequest, SampleRequest
-from gan3d.pipelines.voxel_gan import for_inference, generate_batches, reconstruct
+from gan3d.pipelines.voxel_gan import class_names_of, for_inference, generate_batches, reconstruct
 
 __all__ = ["for_inference", "reconstruct_to_files", "sample_to_folder"]
 
@@ -25,8 +25,8 @@ def sample_to_folder(loaded: LoadedModel, request: SampleRequest) -> int:
     from gan3d.export.samples import SampleJob, export_sample, sample_stems
 
     if loaded.model.num_classes and request.class_name is None:  # type: ignore[attr-defined]
-        names = loaded.class_names or [str(i) for i in range(loaded.model.num_classes)]  # type: ignore[attr-defined]
-        sys.stderr.write(f"gan3d: note: no --class: samples cycle through {', '.join(names)}\n")
+        names = ", ".join(class_names_of(loaded))
+        sys.stderr.write(f"gan3d: note: no --class: samples cycle through {names}\n")
     stems = sample_stems(request.out, request.n)
     sheet: list[np.ndarray] = []
     empty = 0

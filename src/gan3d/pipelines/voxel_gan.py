@@ -33,10 +33,15 @@ def for_inference(model: torch.nn.Module) -> VaeGan:
     return to_channels_last_3d(model).eval()  # type: ignore[return-value]
 
 
+def class_names_of(loaded: LoadedModel) -> list[str]:
+    """The class names of a conditional model in label order (its numbers when it was saved without)."""
+    return loaded.class_names or [str(i) for i in range(loaded.model.num_classes)]
+
+
 def require_class(loaded: LoadedModel, class_name: str | None) -> None:
     """A conditional model needs to be told the class of one object (it would silently use class 0)."""
     if loaded.model.num_classes and class_name is None:
-        names = loaded.class_names or [str(i) for i in range(loaded.model.num_classes)]
+        names = class_names_of(loaded)
         raise ConfigError(f"this model is class-conditional: pass --class (one of {', '.join(names)})")
 
 
@@ -47,7 +52,7 @@ def class_labels(loaded: LoadedModel, class_name: str | None, n: int) -> torch.T
         if class_name is not None:
             raise ConfigError("this model is not class-conditional: drop --class")
         return None
-    names = loaded.class_names or [str(i) for i in range(model.num_classes)]
+    names = class_names_of(loaded)
     if class_name is None:
         return model.cycling_labels(n).cpu()
     if class_name not in names:
@@ -152,11 +157,11 @@ def reconstruct(
     (`gan3d.data.photos.prepare_photo`). A single-view model given several images averages their latent
     means.
     """
-    from gan3d.io.images import open_image
+    from gan3d.io.images import image_size
 
     size = loaded.model.image_size
     for path in image_paths:
-        width, height = open_image(path).size  # a DataError naming the file if it cannot be read
+        width, height = image_size(path)  # a DataError naming the file if it cannot be read
         if (width, height) != (size, size):
             sys.stderr.write(f"gan3d: note: {path}: {width}x{height} resized to {size}x{size}\n")
     require_class(loaded, class_name)

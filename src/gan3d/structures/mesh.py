@@ -62,3 +62,13 @@ class Mesh:
         """This mesh moved and scaled by `unit_sphere_normalization`."""
         center, radius = self.unit_sphere_normalization()
         return self.with_verts((self.verts - center) / radius)
+
+
+def sample_surface(mesh: Mesh, n_points: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """`n_points` area-uniform samples on the mesh surface and their face normals, (P, 3) each
+    (trimesh's sampler, seeded)."""
+    import trimesh
+
+    tm = trimesh.Trimesh(mesh.verts, mesh.faces, process=False)
+    points, face_index = trimesh.sample.sample_surface(tm, n_points, seed=seed)
+    return np.asarray(points), np.asarray(tm.face_normals[face_index])
