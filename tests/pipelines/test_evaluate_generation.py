@@ -86,3 +86,27 @@ def test_evaluate_ckpt_on_a_pure_gan_prints_the_three_rows(
     assert "train split (ceiling)" in text and "mean shape (collapse)" in text and "1-NNA-CD" in text
     assert out.exists()
     shutil.rmtree(data)
+
+
+def test_a_one_class_generator_is_recognised_among_every_class_of_the_dataset(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unconditional chair GAN: a sample counts as recognised when its nearest training shape, among
+    the train split of *all* classes (chair and table here), is a chair."""
+    from gan3d.pipelines.voxel_gan import dataset_for, stack_grids
+
+    model = get_model("gan_32", base_channels=2).eval()
+    model.config["resolution"] = 16
+    loaded = LoadedModel(model, "gan_32", ["chair"])
+    everything = dataset_for(loaded, root, "train", model_classes=False)
+    grids, labels = stack_grids(everything)
+    tables = grids[labels == everything.classes.index("table")]
+    chairs = grids[labels == everything.classes.index("chair")]
+    # half the samples are training tables, half training chairs: recognised exactly 0.5
+    monkeypatch.setattr(
+        module, "generate", lambda loaded, n, class_name=None, seed=0: torch.cat([tables[: n // 2], chairs[: n - n // 2]])
+    )
+    result = module.evaluate_generation(loaded, root, n_points=64)
+    n = result["settings"]["samples"]
+    assert result["model"]["recognised"] == pytest.approx((n - n // 2) / n)
+    assert "chair, table" in result["settings"]["recognised_by"]

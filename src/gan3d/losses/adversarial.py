@@ -1,6 +1,9 @@
-"""GAN losses with optional soft labels (§2.6.3), computed on discriminator logits."""
+"""GAN losses on discriminator logits: BCE with optional soft labels (§2.6.3), and the gradient penalties
+of WGAN-GP and R1."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -29,3 +32,28 @@ def bce_with_targets(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tenso
 def discriminator_accuracy(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> tuple[float, float]:
     """Fraction of real samples called real and of fakes called fake (§2.3's adaptive rule, Fig. 4, 8)."""
     return float((real_logits > 0).float().mean()), float((fake_logits < 0).float().mean())
+
+
+def gradient_penalty(
+    critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor, fake: torch.Tensor
+) -> torch.Tensor:
+    """WGAN-GP's penalty E[(||∇_x D(x̂)||₂ − 1)²] at random points x̂ between real and fake samples
+    (Gulrajani et al. 2017, eq. 3; 3D-IWGAN, Smith & Meger 2017, for voxels). Weight 10 in both papers.
+
+    Args:
+        critic: x (N, ...) -> scores (N,), differentiable in x.
+        real, fake: batches of the same shape (N, ...); `fake` detached from the generator.
+    """
+    alpha = torch.rand(len(real), *([1] * (real.ndim - 1)), device=real.device, dtype=real.dtype)
+    mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
+    return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tensor) -> torch.Tensor:
+    """R1 regulariser E[||∇_x D(x)||²] on real samples (Mescheder et al. 2018, "Which training methods for
+    GANs do actually converge?"); used as (γ/2)·R1 with γ typically 0.1-10. Needs per-sample D outputs
+    (no BatchNorm in D)."""
+    real = real.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(critic(real).sum(), real, create_graph=True)
+    return grad.flatten(1).pow(2).sum(1).mean()

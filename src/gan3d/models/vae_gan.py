@@ -29,6 +29,8 @@ class VaeGan(nn.Module):
         num_classes: > 0 for the conditional G and D of §2.6.8 (the encoder stays unconditional).
         logits: D returns logits (train with BCE-with-logits).
         base_channels: network width (64 in the paper); smaller values make quick, small models.
+        d_norm: the discriminator's hidden-layer normalisation (`gan3d.models.voxel_gan.D_NORMS`;
+            "batch" is the paper's).
     """
 
     def __init__(
@@ -43,6 +45,7 @@ class VaeGan(nn.Module):
         num_classes: int = 0,
         logits: bool = True,
         base_channels: int = 64,
+        d_norm: str = "batch",
     ) -> None:
         super().__init__()
         self.config: dict[str, Any] = {
@@ -56,10 +59,11 @@ class VaeGan(nn.Module):
             "num_classes": num_classes,
             "logits": logits,
             "base_channels": base_channels,
+            "d_norm": d_norm,
         }
         self.latent_dim, self.num_classes = latent_dim, num_classes
         self.generator = VoxelGenerator(latent_dim, resolution, dropout, num_classes, base_channels=base_channels)
-        self.discriminator = VoxelDiscriminator(resolution, dropout, num_classes, logits, base_channels)
+        self.discriminator = VoxelDiscriminator(resolution, dropout, num_classes, logits, base_channels, d_norm)
         self.encoder: nn.Module | None = None
         if encoder is not None:
             image_encoder = ImageEncoder(latent_dim, channels, encoder, image_size, base_channels)

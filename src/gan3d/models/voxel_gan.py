@@ -8,6 +8,16 @@ from torch import nn
 from gan3d.errors import ConfigError
 from gan3d.models.conditioning import LabelConditioning
 
+# normalisation of the discriminator's hidden layers:
+# - "batch": BatchNorm, the paper's D (§2.2). In training mode it normalises each batch by its own
+#   statistics, and D sees all-real and all-fake batches separately, so a batch's mean response carries
+#   almost nothing about whether it is real: the D-accuracy collapse of issue 10 (see README, 3D-GAN recipes).
+# - "none": plain convolutions (DCGAN-style D without BN; what R1 and WGAN-GP assume: per-sample outputs).
+# - "spectral": spectral normalisation of every conv (Miyato et al. 2018), no BN.
+# - "layer": per-sample normalisation over (C, D, H, W) (GroupNorm with one group), the WGAN-GP critic's
+#   choice (Gulrajani et al. 2017) since its penalty is per sample.
+D_NORMS = ("batch", "none", "spectral", "layer")
+
 # channels per layer in units of `base_channels` (§2.2, following Wu et al.: 512, 256, 128, 64 at 64^3);
 # 64^3 has five layers, 32^3 one fewer
 _WIDTHS = {64: (8, 4, 2, 1), 32: (4, 2, 1)}
@@ -82,6 +92,10 @@ class VoxelGenerator(nn.Module):
         return out if self.logits else torch.sigmoid(out)
 
 
+def _d_conv(conv: nn.Conv3d, norm: str) -> nn.Module:
+    return nn.utils.parametrizations.spectral_norm(conv) if norm == "spectral" else conv
+
+
 class VoxelDiscriminator(nn.Module):
     """Occupancy grid -> probability of being real, (N, 1, R, R, R) -> (N,).
 
@@ -96,6 +110,7 @@ class VoxelDiscriminator(nn.Module):
         num_classes: > 0 conditions on the class by a pointwise product with the input grid (§2.6.8).
         logits: return logits instead of probabilities.
         base_channels: width of the first layer (64 in the paper).
+        norm: hidden-layer normalisation, one of `D_NORMS` ("batch" is the paper's; see `D_NORMS`).
     """
 
     def __init__(
@@ -105,8 +120,11 @@ class VoxelDiscriminator(nn.Module):
         num_classes: int = 0,
         logits: bool = False,
         base_channels: int = 64,
+        norm: str = "batch",
     ) -> None:
         super().__init__()
+        if norm not in D_NORMS:
+            raise ConfigError(f"discriminator norm must be one of {', '.join(D_NORMS)}, got {norm!r}")
         channels = tuple(reversed(_channels(resolution, base_channels)))
         self.config = {
             "resolution": resolution,
@@ -114,17 +132,22 @@ class VoxelDiscriminator(nn.Module):
             "num_classes": num_classes,
             "logits": logits,
             "base_channels": base_channels,
+            "norm": norm,
         }
         self.resolution, self.logits = resolution, logits
         layers: list[nn.Module] = []
         in_ch = 1
         for i, out_ch in enumerate(channels):
-            layers.append(nn.Conv3d(in_ch, out_ch, 4, 2, 1, bias=False))
-            layers += [nn.BatchNorm3d(out_ch), nn.LeakyReLU(0.2, inplace=True)]
+            layers.append(_d_conv(nn.Conv3d(in_ch, out_ch, 4, 2, 1, bias=norm not in ("batch", "layer")), norm))
+            if norm == "batch":
+                layers.append(nn.BatchNorm3d(out_ch))
+            elif norm == "layer":
+                layers.append(nn.GroupNorm(1, out_ch))
+            layers.append(nn.LeakyReLU(0.2, inplace=True))
             if dropout:
                 layers.append(nn.Dropout3d(0.6 if i == 0 else 0.4))
             in_ch = out_ch
-        layers.append(nn.Conv3d(in_ch, 1, 4, 1, 0))
+        layers.append(_d_conv(nn.Conv3d(in_ch, 1, 4, 1, 0), norm))
         self.net = nn.Sequential(*layers)
         self.condition = LabelConditioning(num_classes, resolution**3) if num_classes > 0 else None
 

@@ -6,8 +6,10 @@ for a conditional model) and reports, against that split:
 * MMD-CD, COV-CD and 1-NNA-CD (`gan3d.metrics.generation`) on `n_points` surface points per shape
   (marching cubes of each grid at 0.5; clouds normalised to the unit cube);
 * recognised: the share of samples whose nearest training shape (by voxel IoU, a 1-NN classifier fitted
-  on the train split) is of the class asked for (conditional models) — for an unconditional one, the
-  share whose nearest training shape is of the split's majority class is not meaningful and is omitted;
+  on the train split) is of the class asked for. Conditional models: over the model's classes. An
+  unconditional model trained on one class (3D-GAN on chairs): over every class of the dataset's train
+  split, so "recognised" means "closer to a training chair than to any training table, car, ...";
+  an unconditional model of several classes has no class to ask for, and the score is omitted;
 * diversity: the mean pairwise IoU between samples (1 = all the same shape; lower is more diverse);
 * empty: the share of samples with no voxel above 0.5.
 
@@ -21,55 +23,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import numpy as np
 import torch
 
-from gan3d.export.mesh import sample_grid_surface
-from gan3d.metrics.generation import generation_scores
-from gan3d.metrics.recognition import nearest_neighbour_labels, pairwise_iou
+from gan3d.metrics.voxel_generation import voxel_generation_scores
 from gan3d.pipelines.evaluate_model import mean_shapes
 from gan3d.pipelines.voxel_gan import LoadedModel, dataset_for, generate, stack_grids
-from gan3d.structures.voxel_grid import VoxelGrid
-
-
-def grid_clouds(grids: torch.Tensor, n_points: int, seed: int = 0) -> tuple[torch.Tensor, int]:
-    """Surface points (N, P, 3) of occupancy grids (N, 1, R, R, R) in voxel units, and how many grids
-    were empty (their cloud is the grid centre: as far from any shape as a shape can be)."""
-    clouds, empty = [], 0
-    for i, grid in enumerate(grids[:, 0].numpy() > 0.5):
-        r = grid.shape[0]
-        if not grid.any():
-            empty += 1
-            clouds.append(np.full((n_points, 3), r / 2.0))
-            continue
-        clouds.append(sample_grid_surface(VoxelGrid(grid, np.zeros(3), float(r)), n_points, seed=seed + i))
-    return torch.as_tensor(np.stack(clouds), dtype=torch.float32), empty
-
-
-def _scores(
-    samples: torch.Tensor,
-    labels: torch.Tensor | None,
-    reference: torch.Tensor,
-    train: torch.Tensor,
-    train_labels: torch.Tensor,
-    n_points: int,
-) -> dict[str, Any]:
-    sample_clouds, empty = grid_clouds(samples, n_points)
-    reference_clouds, _ = grid_clouds(reference, n_points, seed=10_000)
-    g = generation_scores(sample_clouds, reference_clouds)
-    iou = pairwise_iou(samples, samples)
-    off_diagonal = iou[~torch.eye(len(samples), dtype=torch.bool)]
-    out: dict[str, Any] = {
-        "mmd_cd": g.mmd_cd,
-        "cov_cd": g.cov_cd,
-        "nna_cd": g.nna_cd,
-        "diversity_mean_pairwise_iou": float(off_diagonal.mean()) if len(off_diagonal) else 1.0,
-        "empty": empty / len(samples),
-    }
-    if labels is not None:
-        found = nearest_neighbour_labels(samples, train, train_labels)
-        out["recognised"] = float((found == labels).float().mean())
-    return out
 
 
 @torch.no_grad()
@@ -82,6 +40,7 @@ def evaluate_generation(
     reference, reference_labels = stack_grids(test)
     train_voxels, train_labels = stack_grids(train)
     conditional = bool(loaded.model.num_classes)
+    classifier, classifier_labels, recognised_by = train_voxels, train_labels, "the model's classes"
     if conditional:  # as many samples per class as the split has objects of it
         parts = [
             generate(loaded, int((reference_labels == k).sum()), name, seed=seed + k)
@@ -93,22 +52,30 @@ def evaluate_generation(
         reference, reference_labels = reference[order], reference_labels[order]
     else:
         samples, labels = generate(loaded, len(reference), seed=seed), None
+        if len(test.classes) == 1:  # one-class generator: recognised among every class of the dataset
+            everything = dataset_for(loaded, root, "train", model_classes=False)
+            if len(everything.classes) > 1:
+                classifier, classifier_labels = stack_grids(everything)
+                labels = torch.full((len(samples),), everything.classes.index(test.classes[0]))
+                recognised_by = f"{len(everything.classes)} classes ({', '.join(everything.classes)})"
     rng = torch.Generator().manual_seed(seed)
     pick = torch.randperm(len(train_voxels), generator=rng)[: len(reference)]
     means, thresholds = mean_shapes(train)
     collapsed = torch.stack([(means[int(k)] > thresholds[int(k)]).float() for k in reference_labels])
+
+    def scores(grids: torch.Tensor, asked: torch.Tensor | None) -> dict[str, Any]:
+        return voxel_generation_scores(grids, reference, n_points, asked, classifier, classifier_labels)
+
     return {
         "settings": {
             "split": split,
             "samples": len(samples),
             "n_points": n_points,
             "distance": "PointFlow Chamfer (squared, both ways) on unit-cube clouds",
-            "recognised_by": "1-NN by voxel IoU over the train split",
+            "recognised_by": f"1-NN by voxel IoU over the train split of {recognised_by}",
         },
-        "model": _scores(samples, labels, reference, train_voxels, train_labels, n_points),
+        "model": scores(samples, labels),
         # (recognition of training shapes by their nearest training shape is 1 by construction: left out)
-        "train_split": _scores(train_voxels[pick], None, reference, train_voxels, train_labels, n_points),
-        "mean_shape": _scores(
-            collapsed, reference_labels if conditional else None, reference, train_voxels, train_labels, n_points
-        ),
+        "train_split": scores(train_voxels[pick], None),
+        "mean_shape": scores(collapsed, labels[: len(collapsed)] if labels is not None else None),
     }

@@ -2,12 +2,15 @@
 
 One training step (§1.2, §2.3, §2.4):
 
-1. Discriminator: BCE on D(x) vs real labels and D(G(z)) vs fake labels, `d_steps` times. With the
-   adaptive rule (§2.3) it steps only when its accuracy on the batch is below `d_accuracy_threshold`.
+1. Discriminator: BCE on D(x) vs real labels and D(G(z)) vs fake labels (+ (γ/2)·R1 on reals with
+   `r1_gamma`), or the WGAN-GP critic loss D(G(z)) − D(x) + λ·GP (`gan_loss="wgan-gp"`), `d_steps` times
+   (every extra step on fresh z). With the adaptive rule (§2.3) it steps only when its accuracy on the
+   batch is below `d_accuracy_threshold`.
 2. Encoder (3D-VAE-GAN): `kl_weight * L_KL + recon_weight * L_recon (+ ssim_weight * L_SSIM)`.
 3. Generator: `adv_weight * L_adv + recon_weight * L_recon (+ ssim_weight * L_SSIM)`; L_adv uses the
    non-saturating form (maximise log D(G(z)) rather than minimise log(1 - D(G(z))), Goodfellow et al.
-   2014) and, with `recon_in_adversarial`, averages in the reconstructions' term (§2.6.3).
+   2014), or −D(G(z)) for WGAN-GP, and, with `recon_in_adversarial`, averages in the reconstructions'
+   term (§2.6.3).
 
 The generated batch G(z) is computed once and reused by the D and G steps (its detached copy for D).
 """
@@ -21,7 +24,14 @@ import lightning as L
 import torch
 from lightning.pytorch.utilities import rank_zero_warn
 
-from gan3d.losses.adversarial import bce_with_targets, discriminator_accuracy, gan_targets
+from gan3d.errors import ConfigError
+from gan3d.losses.adversarial import (
+    bce_with_targets,
+    discriminator_accuracy,
+    gan_targets,
+    gradient_penalty,
+    r1_penalty,
+)
 from gan3d.losses.kl import kl_divergence
 from gan3d.losses.reconstruction import reconstruction_loss
 from gan3d.losses.ssim import ssim_loss
@@ -42,7 +52,12 @@ class VaeGanModule(L.LightningModule):
         model: registered builder name (`gan3d.registry.list_models()`).
         model_kwargs: overrides of the builder's defaults (e.g. `{"channels": 1, "image_size": 64}`).
         lr_g, lr_d, lr_e: Adam learning rates (§2.6.3: 0.0025, 1e-5, 1e-4).
-        beta1: Adam beta1 ("momentum" 0.5, §2.6.3).
+        beta1, beta2: Adam betas ("momentum" 0.5, §2.6.3; beta2 0.999 by default, 0.9 in WGAN-GP).
+        gan_loss: "bce" (non-saturating GAN, the paper's) or "wgan-gp" (Wasserstein critic with a
+            gradient penalty, 3D-IWGAN; needs `d_accuracy_threshold=None` and a D without BatchNorm).
+        gp_weight: λ of the WGAN-GP penalty (10 in Gulrajani et al. 2017).
+        r1_gamma: γ of the R1 penalty (γ/2)·E||∇D(x)||² on reals with the BCE loss; 0 disables
+            (Mescheder et al. 2018 use 1-10).
         d_steps: discriminator steps per generator step (k, §1.2).
         d_accuracy_threshold: adaptive rule (§2.3): D steps only when its accuracy is below this;
             None always steps.
@@ -58,6 +73,8 @@ class VaeGanModule(L.LightningModule):
             from a checkpoint continues exactly as an uninterrupted one.
         preview_every_n_epochs: sample and reconstruction sheets every N epochs (20, as the paper's
             figures; the last epoch is always drawn); 0 draws none.
+        generation_every_n_epochs: log generation scores (MMD/COV/1-NNA-CD, diversity, empty samples:
+            `gan3d.training.generation_metrics`) against the validation split every N epochs; 0 logs none.
     """
 
     FAMILY = "voxel_gan"  # names the family in exports, for `gan3d sample` / `gan3d reconstruct`
@@ -70,6 +87,10 @@ class VaeGanModule(L.LightningModule):
         lr_d: float = 1e-5,
         lr_e: float = 1e-4,
         beta1: float = 0.5,
+        beta2: float = 0.999,
+        gan_loss: str = "bce",
+        gp_weight: float = 10.0,
+        r1_gamma: float = 0.0,
         d_steps: int = 1,
         d_accuracy_threshold: float | None = 0.8,
         kl_weight: float = 3.0,
@@ -82,8 +103,13 @@ class VaeGanModule(L.LightningModule):
         channels_last: bool = True,
         seed: int = 0,
         preview_every_n_epochs: int = 20,
+        generation_every_n_epochs: int = 0,
     ) -> None:
         super().__init__()
+        if gan_loss not in ("bce", "wgan-gp"):
+            raise ConfigError(f"gan_loss must be 'bce' or 'wgan-gp', got {gan_loss!r}")
+        if gan_loss == "wgan-gp" and d_accuracy_threshold is not None:
+            raise ConfigError("gan_loss 'wgan-gp' has no D accuracy: set d_accuracy_threshold to null")
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.model: VaeGan = get_model(model, **(model_kwargs or {}))  # type: ignore[assignment]
@@ -101,10 +127,14 @@ class VaeGanModule(L.LightningModule):
             self.hparams.class_names = list(datamodule.classes)
 
     def configure_callbacks(self) -> list[L.Callback]:
+        from gan3d.training.generation_metrics import GenerationMetricsCallback
         from gan3d.training.voxel_previews import SampleSheetCallback
 
-        every = self.hparams.preview_every_n_epochs
-        return [SampleSheetCallback(every_n_epochs=every)] if every > 0 else []
+        every, scored = self.hparams.preview_every_n_epochs, self.hparams.generation_every_n_epochs
+        callbacks: list[L.Callback] = [SampleSheetCallback(every_n_epochs=every)] if every > 0 else []
+        if scored > 0:
+            callbacks.append(GenerationMetricsCallback(every_n_epochs=scored))
+        return callbacks
 
     def export_pretrained(self, directory: str | os.PathLike[str]) -> None:
         """Write the inference export (`config.json` + `model.safetensors`): the best validated weights
@@ -178,7 +208,7 @@ class VaeGanModule(L.LightningModule):
     # ---- optimisation -------------------------------------------------------------------------
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         hp = self.hparams
-        betas = (hp.beta1, 0.999)
+        betas = (hp.beta1, hp.beta2)
         opts = [
             torch.optim.Adam(self.model.discriminator.parameters(), lr=hp.lr_d, betas=betas),
             torch.optim.Adam(self.model.generator.parameters(), lr=hp.lr_g, betas=betas),
@@ -198,15 +228,13 @@ class VaeGanModule(L.LightningModule):
         fake = self.model.generate(z, labels)
 
         # 1. discriminator
-        for _ in range(hp.d_steps):
+        for step in range(hp.d_steps):
+            shown = fake.detach()
+            if step > 0:  # extra D steps (WGAN-GP's n_critic) see fresh samples
+                with torch.no_grad():
+                    shown = self.model.generate(torch.randn_like(z), labels)
             with self.toggled_optimizer(opt_d):
-                real_logits = self.model.discriminator(voxels, labels)
-                fake_logits = self.model.discriminator(fake.detach(), labels)
-                acc_real, acc_fake = discriminator_accuracy(real_logits, fake_logits)
-                d_loss = bce_with_targets(
-                    real_logits, gan_targets(n, True, hp.soft_labels, self.device)
-                ) + bce_with_targets(fake_logits, gan_targets(n, False, hp.soft_labels, self.device))
-                accuracy = self._ddp.mean((acc_real + acc_fake) / 2, self.device)
+                d_loss, logs, accuracy = self._discriminator_loss(voxels, shown, labels)
                 if hp.d_accuracy_threshold is None or accuracy < hp.d_accuracy_threshold:
                     opt_d.zero_grad()
                     self.manual_backward(d_loss)
@@ -214,12 +242,7 @@ class VaeGanModule(L.LightningModule):
                 else:
                     self.d_skipped += 1
         self.log_dict(
-            {
-                "train/d_loss": d_loss,
-                "train/d_acc_real": acc_real,
-                "train/d_acc_fake": acc_fake,
-                "train/d_skipped": float(self.d_skipped),
-            },
+            {"train/d_loss": d_loss, **logs, "train/d_skipped": float(self.d_skipped)},
             on_step=True,
             on_epoch=True,
             batch_size=n,
@@ -246,13 +269,12 @@ class VaeGanModule(L.LightningModule):
 
         # 3. generator (reusing G(z) from step 1; the reconstruction regenerated from the stepped encoder's z)
         with self.toggled_optimizer(opt_g):
-            real = gan_targets(n, True, hp.soft_labels, self.device)
-            adv = bce_with_targets(self.model.discriminator(fake, labels), real)
+            adv = self._generator_adversarial(fake, labels)
             g_loss = torch.zeros((), device=self.device)
             if self.model.encoder is not None:
                 recon = self.model.generate(z_e.detach(), labels)  # E's latents from step 2: no second encoder pass
                 if hp.recon_in_adversarial:
-                    adv = 0.5 * (adv + bce_with_targets(self.model.discriminator(recon, labels), real))
+                    adv = 0.5 * (adv + self._generator_adversarial(recon, labels))
                 g_loss = g_loss + hp.recon_weight * reconstruction_loss(recon, voxels)
                 if hp.ssim_weight > 0:
                     g_loss = g_loss + hp.ssim_weight * ssim_loss(recon, voxels)
@@ -263,6 +285,35 @@ class VaeGanModule(L.LightningModule):
         self.log_dict(
             {"train/g_loss": g_loss, "train/g_adv": adv}, on_step=True, on_epoch=True, prog_bar=True, batch_size=n
         )
+
+    def _discriminator_loss(
+        self, voxels: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None
+    ) -> tuple[torch.Tensor, dict[str, float], float]:
+        """D's loss on a real and a (detached) fake batch, what to log, and its accuracy (all-reduced)."""
+        hp, n = self.hparams, len(voxels)
+        real_logits = self.model.discriminator(voxels, labels)
+        fake_logits = self.model.discriminator(fake, labels)
+        acc_real, acc_fake = discriminator_accuracy(real_logits, fake_logits)
+        logs = {"train/d_acc_real": acc_real, "train/d_acc_fake": acc_fake}
+        critic = lambda x: self.model.discriminator(x, labels)  # noqa: E731
+        if hp.gan_loss == "wgan-gp":
+            distance = real_logits.mean() - fake_logits.mean()  # the critic's Wasserstein estimate
+            loss = -distance + hp.gp_weight * gradient_penalty(critic, voxels, fake)
+            logs["train/wasserstein"] = float(distance)
+        else:
+            loss = bce_with_targets(real_logits, gan_targets(n, True, hp.soft_labels, self.device)) + bce_with_targets(
+                fake_logits, gan_targets(n, False, hp.soft_labels, self.device)
+            )
+            if hp.r1_gamma > 0:
+                loss = loss + 0.5 * hp.r1_gamma * r1_penalty(critic, voxels)
+        return loss, logs, self._ddp.mean((acc_real + acc_fake) / 2, self.device)
+
+    def _generator_adversarial(self, fake: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        """G's adversarial term on generated grids: non-saturating BCE, or −D(G(z)) for WGAN-GP."""
+        logits = self.model.discriminator(fake, labels)
+        if self.hparams.gan_loss == "wgan-gp":
+            return -logits.mean()
+        return bce_with_targets(logits, gan_targets(len(fake), True, self.hparams.soft_labels, self.device))
 
     # ---- evaluation ---------------------------------------------------------------------------
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
