@@ -7,11 +7,11 @@ import sys
 from collections.abc import Sequence
 
 from gan3d import __version__
-from gan3d.cli import data, demo, evaluate, export, features, interpolate, reconstruct, sample, train, view
+from gan3d.cli import data, demo, evaluate, export, features, fit, interpolate, reconstruct, sample, train, view
 from gan3d.cli.options import check_common_options
 from gan3d.errors import Gan3dError
 
-SUBCOMMANDS = (data, demo, evaluate, export, features, interpolate, reconstruct, sample, train, view)
+SUBCOMMANDS = (data, demo, evaluate, export, features, fit, interpolate, reconstruct, sample, train, view)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -29,15 +29,18 @@ def interior_edges(faces: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return key[pair], torch.stack([opposite[pair], opposite[pair + 1]], 1)
 
 
-def smoothness_loss(verts: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
+def smoothness_loss(
+    verts: torch.Tensor, faces: torch.Tensor, edges: tuple[torch.Tensor, torch.Tensor] | None = None
+) -> torch.Tensor:
     """Σ_e (cos θ_e + 1)² over interior edges e, θ_e the angle between the two faces at e (DIB-R §3.3,
     SoftRas's flatten loss): 0 for a flat pair (θ = 180°), 4 for a pair folded onto itself.
 
     Args:
         verts: (V, 3) or a batch (N, V, 3) sharing `faces` (F, 3); batches are summed per mesh and averaged.
+        edges: `interior_edges(faces)`, when an optimisation loop has it already (the faces do not change).
     """
     batched = verts if verts.ndim == 3 else verts[None]
-    edge, opposite = interior_edges(faces)
+    edge, opposite = edges if edges is not None else interior_edges(faces)
     v0, v1 = batched[:, edge[:, 0]], batched[:, edge[:, 1]]
     axis = torch.nn.functional.normalize(v1 - v0, dim=-1)
 
@@ -65,15 +68,16 @@ def uniform_laplacian(faces: torch.Tensor, n_verts: int, dtype: torch.dtype = to
     return torch.sparse_coo_tensor(indices, torch.cat([values, ones]), (n_verts, n_verts)).coalesce()
 
 
-def laplacian_loss(offsets: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
+def laplacian_loss(offsets: torch.Tensor, faces: torch.Tensor, laplacian: torch.Tensor | None = None) -> torch.Tensor:
     """Mean squared norm of the uniform Laplacian of vertex offsets, ‖L δ‖² (DIB-R §3.3; the Kaolin
     re-implementation weights it 0.01): 0 when every vertex moves alike (a translation), large for
     offsets that differ from their neighbours'.
 
     Args:
         offsets: per-vertex displacements from the template, (V, 3) or (N, V, 3).
+        laplacian: `uniform_laplacian(faces, V)`, when an optimisation loop has it already.
     """
     batched = offsets if offsets.ndim == 3 else offsets[None]
-    lap = uniform_laplacian(faces.to(batched.device), batched.shape[1], batched.dtype)
+    lap = laplacian if laplacian is not None else uniform_laplacian(faces.to(batched.device), batched.shape[1], batched.dtype)
     out = torch.stack([torch.sparse.mm(lap, x) for x in batched])  # (N, V, 3)
     return out.square().sum(-1).mean()
