@@ -58,6 +58,12 @@ RECIPES: dict[str, tuple[dict[str, Any], dict[str, Any], int, str]] = {
         32,
         "no BN in D, lr 2e-4 both, R1 gamma 10",
     ),
+    "sn_noise": (
+        {"d_norm": "spectral"},
+        {"lr_g": 1e-4, "lr_d": 4e-4, "beta1": 0.5, "d_accuracy_threshold": None, "d_input_noise": 0.1},
+        32,
+        "spectral-norm D, TTUR, instance noise 0.1 on D's inputs",
+    ),
     "wgan_gp": (
         {"d_norm": "layer"},
         {

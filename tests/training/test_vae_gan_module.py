@@ -355,3 +355,25 @@ def test_generation_scores_are_logged_during_training(data_root: Path, tmp_path:
     for key in ("gen/mmd_cd", "gen/nna_cd", "gen/diversity_mean_pairwise_iou", "gen/empty"):
         assert all(r[key] != "" for r in scored)
     assert float(scored[-1]["gen/nna_cd"]) > 0.75  # untrained samples are told apart from real chairs
+
+
+@pytest.mark.parametrize("sigma", [0.0, 0.2])
+def test_instance_noise_reaches_every_d_input_in_training(data_root: Path, tmp_path: Path, sigma: float) -> None:
+    """d_input_noise: D's real and fake inputs carry N(0, σ²) noise in both steps (so exact 0/1 values no
+    longer tell a real grid); without it the real grids reach D as they are."""
+    module = VaeGanModule("gan_32", {"base_channels": 4, "d_norm": "none"}, d_accuracy_threshold=None, d_input_noise=sigma)
+    inputs: list[torch.Tensor] = []
+    module.model.discriminator.register_forward_hook(lambda mod, args, out: inputs.append(args[0].detach().clone()))
+    generated: list[torch.Tensor] = []
+    module.model.generator.register_forward_hook(lambda mod, args, out: generated.append(out.detach().clone()))
+    _fit(module, _datamodule(data_root, views=0), tmp_path, max_steps=1, limit_val_batches=0)
+    real, fake_d, fake_g = inputs[0], inputs[1], inputs[2]
+    binary = ((real == 0) | (real == 1)).float().mean()
+    fake = generated[0]  # G's probabilities
+    if sigma == 0:
+        assert binary == 1.0 and torch.allclose(fake_d, fake_g)
+    else:
+        assert binary < 0.01
+        for seen in (fake_d, fake_g):  # noise of the asked size around G's output, fresh per step
+            assert abs(float((seen - fake).std()) - sigma) < 0.02
+        assert not torch.allclose(fake_d, fake_g)

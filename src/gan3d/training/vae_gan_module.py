@@ -58,6 +58,9 @@ class VaeGanModule(L.LightningModule):
         gp_weight: λ of the WGAN-GP penalty (10 in Gulrajani et al. 2017).
         r1_gamma: γ of the R1 penalty (γ/2)·E||∇D(x)||² on reals with the BCE loss; 0 disables
             (Mescheder et al. 2018 use 1-10).
+        d_input_noise: std of Gaussian noise added to every grid D sees in training, real and fake
+            (instance noise, Sønderby et al. 2016): real grids are exactly 0/1 and G's sigmoid never is,
+            a cue D can win on without learning shapes; the noise hides it. 0 disables.
         d_steps: discriminator steps per generator step (k, §1.2).
         d_accuracy_threshold: adaptive rule (§2.3): D steps only when its accuracy is below this;
             None always steps.
@@ -91,6 +94,7 @@ class VaeGanModule(L.LightningModule):
         gan_loss: str = "bce",
         gp_weight: float = 10.0,
         r1_gamma: float = 0.0,
+        d_input_noise: float = 0.0,
         d_steps: int = 1,
         d_accuracy_threshold: float | None = 0.8,
         kl_weight: float = 3.0,
@@ -291,6 +295,7 @@ class VaeGanModule(L.LightningModule):
     ) -> tuple[torch.Tensor, dict[str, float], float]:
         """D's loss on a real and a (detached) fake batch, what to log, and its accuracy (all-reduced)."""
         hp, n = self.hparams, len(voxels)
+        voxels, fake = self._noisy(voxels), self._noisy(fake)
         real_logits = self.model.discriminator(voxels, labels)
         fake_logits = self.model.discriminator(fake, labels)
         acc_real, acc_fake = discriminator_accuracy(real_logits, fake_logits)
@@ -308,9 +313,14 @@ class VaeGanModule(L.LightningModule):
                 loss = loss + 0.5 * hp.r1_gamma * r1_penalty(critic, voxels)
         return loss, logs, self._ddp.mean((acc_real + acc_fake) / 2, self.device)
 
+    def _noisy(self, grids: torch.Tensor) -> torch.Tensor:
+        """D's training input: `grids` plus instance noise when `d_input_noise` > 0."""
+        sigma = self.hparams.d_input_noise
+        return grids + sigma * torch.randn_like(grids) if sigma > 0 else grids
+
     def _generator_adversarial(self, fake: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """G's adversarial term on generated grids: non-saturating BCE, or −D(G(z)) for WGAN-GP."""
-        logits = self.model.discriminator(fake, labels)
+        logits = self.model.discriminator(self._noisy(fake), labels)
         if self.hparams.gan_loss == "wgan-gp":
             return -logits.mean()
         return bce_with_targets(logits, gan_targets(len(fake), True, self.hparams.soft_labels, self.device))
