@@ -12,7 +12,8 @@ during training.
 Run by hand on the built-in data, e.g.
     gan3d data synth --out /tmp/synth --per-class 200 --views 0 --res 32,64
     python benchmarks/gan_recipes.py --data /tmp/synth --epochs 60 --out /tmp/recipes
-Writes OUT/<recipe>/ (logs, export, scores.json) and OUT/table.md; `--recipes a,b` runs a subset.
+Writes OUT/<recipe>/ (logs, export, scores.json) and OUT/table.md; `--recipes a,b` runs a subset; a
+recipe whose scores.json exists is read back, not retrained (delete the folder to redo it).
 """
 
 from __future__ import annotations
@@ -104,6 +105,8 @@ def train_recipe(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
     model_kwargs, module_kwargs, batch, what = RECIPES[name]
     out = args.out / name
+    if (out / "scores.json").exists():  # trained by an earlier run of the same table: reuse it
+        return json.loads((out / "scores.json").read_text())
     torch.manual_seed(args.seed)
     module = VaeGanModule(
         model=f"gan_{args.res}",
