@@ -135,7 +135,7 @@ def train_recipe(name: str, args: argparse.Namespace) -> dict[str, Any]:
     scores = evaluate_generation(load_model(out / "export"), args.data, "test", args.points)
     curves = epoch_curves(out / "logs" / "version_0" / "metrics.csv")
     real, fake = curves.get("train/d_acc_real_epoch", []), curves.get("train/d_acc_fake_epoch", [])
-    mean_acc = [(r + f) / 2 for r, f in zip(real, fake)]
+    mean_acc = [(r + f) / 2 for r, f in zip(real, fake, strict=False)]
     result = {
         "recipe": name,
         "what": what,

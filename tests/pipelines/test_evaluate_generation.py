@@ -104,7 +104,9 @@ def test_a_one_class_generator_is_recognised_among_every_class_of_the_dataset(
     chairs = grids[labels == everything.classes.index("chair")]
     # half the samples are training tables, half training chairs: recognised exactly 0.5
     monkeypatch.setattr(
-        module, "generate", lambda loaded, n, class_name=None, seed=0: torch.cat([tables[: n // 2], chairs[: n - n // 2]])
+        module,
+        "generate",
+        lambda loaded, n, class_name=None, seed=0: torch.cat([tables[: n // 2], chairs[: n - n // 2]]),
     )
     result = module.evaluate_generation(loaded, root, n_points=64)
     n = result["settings"]["samples"]

@@ -39,7 +39,9 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     for i in range(1, 9):  # the views from below become views 9-16
         shutil.copy(root / "below" / f"box_{i:03d}.png", root / "views" / f"box_{i + 8:03d}.png")
         for suffix in (".json", "_mask.png"):
-            shutil.copy(root / "below" / "box_views" / f"{i:03d}{suffix}", root / "views" / "box_views" / f"{i + 8:03d}{suffix}")
+            shutil.copy(
+                root / "below" / "box_views" / f"{i:03d}{suffix}", root / "views" / "box_views" / f"{i + 8:03d}{suffix}"
+            )
     return root / "views", root / "box.off"
 
 
@@ -76,8 +78,9 @@ def test_the_visual_hull_contains_the_object_and_little_else(rendered: tuple[Pat
 
 
 def test_fitting_moves_a_sphere_onto_the_box(rendered: tuple[Path, Path]) -> None:
-    """From a sphere, 80 steps at 48 px (a larger step than the default, to arrive in few steps): the fitted mesh's 3D IoU with the true box (in the box's own
-    frame) beats the sphere's by a wide margin, and the silhouettes match in every view."""
+    """From a sphere, 80 steps at 48 px (a larger step than the default, to arrive in few steps): the
+    fitted mesh's 3D IoU with the true box (in the box's own frame) beats the sphere's by a wide margin,
+    and the silhouettes match in every view."""
     torch.manual_seed(0)
     views = load_object_views(rendered[0])
     result = fit_mesh(views, FitSettings(vertices=642, start="sphere", steps=80, lr_verts=0.03))
@@ -114,7 +117,9 @@ def test_fit_cli_writes_mesh_figure_and_record(rendered: tuple[Path, Path], tmp_
     np.testing.assert_allclose(mesh.verts.mean(0), [0.3, -0.2, 0.1], atol=0.25)
 
 
-def test_fit_cli_bad_input_is_one_line(rendered: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_fit_cli_bad_input_is_one_line(
+    rendered: tuple[Path, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     assert main(["fit", str(empty), "--out", str(tmp_path / "a.obj")]) == 2

@@ -314,11 +314,15 @@ def test_r1_penalty_is_added_to_the_bce_loss(data_root: Path, tmp_path: Path, mo
 
     penalties: list[float] = []
     real_r1 = module_file.r1_penalty
-    monkeypatch.setattr(module_file, "r1_penalty", lambda *a: (lambda v: penalties.append(float(v.detach())) or v)(real_r1(*a)))
+    monkeypatch.setattr(
+        module_file, "r1_penalty", lambda *a: (lambda v: penalties.append(float(v.detach())) or v)(real_r1(*a))
+    )
     losses: list[float] = []
     real_bce = module_file.bce_with_targets
     monkeypatch.setattr(
-        module_file, "bce_with_targets", lambda l, t: (lambda v: losses.append(float(v.detach())) or v)(real_bce(l, t))
+        module_file,
+        "bce_with_targets",
+        lambda logits, t: (lambda v: losses.append(float(v.detach())) or v)(real_bce(logits, t)),
     )
     module = VaeGanModule("gan_32", {"base_channels": 4, "d_norm": "none"}, d_accuracy_threshold=None, r1_gamma=4.0)
     logged: dict[str, float] = {}
@@ -361,7 +365,9 @@ def test_generation_scores_are_logged_during_training(data_root: Path, tmp_path:
 def test_instance_noise_reaches_every_d_input_in_training(data_root: Path, tmp_path: Path, sigma: float) -> None:
     """d_input_noise: D's real and fake inputs carry N(0, σ²) noise in both steps (so exact 0/1 values no
     longer tell a real grid); without it the real grids reach D as they are."""
-    module = VaeGanModule("gan_32", {"base_channels": 4, "d_norm": "none"}, d_accuracy_threshold=None, d_input_noise=sigma)
+    module = VaeGanModule(
+        "gan_32", {"base_channels": 4, "d_norm": "none"}, d_accuracy_threshold=None, d_input_noise=sigma
+    )
     inputs: list[torch.Tensor] = []
     module.model.discriminator.register_forward_hook(lambda mod, args, out: inputs.append(args[0].detach().clone()))
     generated: list[torch.Tensor] = []

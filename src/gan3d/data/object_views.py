@@ -57,13 +57,19 @@ def find_stem(views_dir: Path) -> str:
         return views_dir.name[: -len("_views")]
     stems = sorted(p.name[: -len("_views")] for p in views_dir.glob("*_views") if p.is_dir())
     if not stems:
-        raise DataError(views_dir, "no rendered views here (expected <stem>_NNN.png and <stem>_views/ from gan3d data render)")
+        raise DataError(
+            views_dir, "no rendered views here (expected <stem>_NNN.png and <stem>_views/ from gan3d data render)"
+        )
     if len(stems) > 1:
-        raise DataError(views_dir, f"views of {len(stems)} objects ({', '.join(stems[:4])}...): pass --stem to pick one")
+        raise DataError(
+            views_dir, f"views of {len(stems)} objects ({', '.join(stems[:4])}...): pass --stem to pick one"
+        )
     return stems[0]
 
 
-def load_object_views(views_dir: str | os.PathLike[str], size: int | None = None, stem: str | None = None) -> ObjectViews:
+def load_object_views(
+    views_dir: str | os.PathLike[str], size: int | None = None, stem: str | None = None
+) -> ObjectViews:
     """Read every complete view of one object from a `gan3d data render` folder, resized square to
     `size` (cameras resized to match); `stem` picks the object when the folder holds several."""
     views_dir = Path(views_dir)

@@ -78,6 +78,10 @@ def laplacian_loss(offsets: torch.Tensor, faces: torch.Tensor, laplacian: torch.
         laplacian: `uniform_laplacian(faces, V)`, when an optimisation loop has it already.
     """
     batched = offsets if offsets.ndim == 3 else offsets[None]
-    lap = laplacian if laplacian is not None else uniform_laplacian(faces.to(batched.device), batched.shape[1], batched.dtype)
+    lap = (
+        laplacian
+        if laplacian is not None
+        else uniform_laplacian(faces.to(batched.device), batched.shape[1], batched.dtype)
+    )
     out = torch.stack([torch.sparse.mm(lap, x) for x in batched])  # (N, V, 3)
     return out.square().sum(-1).mean()

@@ -179,7 +179,9 @@ def hull_template(hull: np.ndarray, vertices: int, extent: float = 1.05) -> Mesh
     return Mesh(centroid + directions * reach[:, None], sphere.faces)
 
 
-def _shaded(rendering_face_index: torch.Tensor, verts: torch.Tensor, faces: torch.Tensor, cameras: Cameras) -> torch.Tensor:
+def _shaded(
+    rendering_face_index: torch.Tensor, verts: torch.Tensor, faces: torch.Tensor, cameras: Cameras
+) -> torch.Tensor:
     """Head-light shading (N, H, W) of N renders, differentiable in `verts` through the face normals."""
     normals = face_normals(verts, faces)
     shades = []
@@ -199,7 +201,9 @@ def render_fit(
     screen = cameras.project(verts[None].expand(n, -1, -1))
     rendering = dibr_render(screen, faces, albedo[None].expand(n, -1, -1), settings)
     shade = _shaded(rendering.face_index, verts, faces, cameras)
-    colour = torch.where(rendering.mask[..., None], rendering.features * shade[..., None], torch.ones_like(rendering.features))
+    colour = torch.where(
+        rendering.mask[..., None], rendering.features * shade[..., None], torch.ones_like(rendering.features)
+    )
     return colour, rendering.soft_mask, rendering.mask
 
 
@@ -246,7 +250,9 @@ def fit_mesh(
         return dataclasses.replace(dibr, sigmainv=value * scale)
 
     stages = [v for v in ICOSPHERE_VERTICES if v <= settings.vertices]
-    per_stage = [settings.steps // len(stages) + (1 if k < settings.steps % len(stages) else 0) for k in range(len(stages))]
+    per_stage = [
+        settings.steps // len(stages) + (1 if k < settings.steps % len(stages) else 0) for k in range(len(stages))
+    ]
     start = start_mesh(views, settings)
     rng = np.random.default_rng(settings.seed)
     verts_np, faces_np = start.verts, start.faces
