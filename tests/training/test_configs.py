@@ -28,7 +28,9 @@ def test_there_is_a_config_per_paper_experiment() -> None:
         "multiview_mean_chair64",
         "multiview_max_chair64",
         "multiview_lstm_chair64",
-        "gan_chair64",
+        "gan_chair64_paper",
+        "gan_chair32_paper",
+        "gan_chair32",
     ):
         assert expected in names
 
