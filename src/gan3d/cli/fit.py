@@ -59,12 +59,11 @@ def run(args: argparse.Namespace) -> int:
     figure = args.out.with_name(f"{args.out.stem}_fit.png")
     images, titles, columns_n = preview_images(views, result)
     plot_image_sheet(images, figure, titles, columns=columns_n)
-    summary = {"views_dir": str(args.views_dir), "stem": views.stem, "views": len(views), "size": args.size}
-    write_text_atomic(
-        args.out.with_name(f"{args.out.stem}_fit.json"), json.dumps({**summary, **result.summary()}, indent=1)
-    )
+    record = {"views_dir": str(args.views_dir), "stem": views.stem, "views": len(views), "size": args.size}
+    record |= result.summary()
+    write_text_atomic(args.out.with_name(f"{args.out.stem}_fit.json"), json.dumps(record, indent=1))
     save_mesh(mesh, args.out)  # last: a mesh that exists comes with its figure and record
-    iou = result.summary()["silhouette_iou"]
+    iou = record["silhouette_iou"]
     sys.stdout.write(
         f"gan3d fit: {args.out} ({len(mesh.verts)} vertices) in {result.seconds:.0f} s; silhouette IoU over "
         f"{len(views)} views {iou['start']:.3f} (start) -> {iou['fit']:.3f}; {figure.name}, {args.out.stem}_fit.json\n"

@@ -77,5 +77,5 @@ def evaluate_generation(
         "model": scores(samples, labels),
         # (recognition of training shapes by their nearest training shape is 1 by construction: left out)
         "train_split": scores(train_voxels[pick], None),
-        "mean_shape": scores(collapsed, labels[: len(collapsed)] if labels is not None else None),
+        "mean_shape": scores(collapsed, labels),
     }

@@ -22,7 +22,6 @@ holes (a chair's back slats, the gap under a seat) stay closed (a known limit, R
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -36,7 +35,7 @@ from gan3d.errors import ConfigError, DataError
 from gan3d.losses.mesh_regularizers import interior_edges, laplacian_loss, smoothness_loss, uniform_laplacian
 from gan3d.losses.silhouette import color_l1_loss, silhouette_iou_loss
 from gan3d.render.dibr import DibrSettings, dibr_render
-from gan3d.render.rasterize import Fragments
+from gan3d.render.rasterize import Fragments, RasterSettings, rasterize
 from gan3d.render.shading import face_normals, shade_headlight
 from gan3d.structures.cameras import Cameras
 from gan3d.structures.mesh import Mesh
@@ -207,14 +206,16 @@ def render_fit(
     return colour, rendering.soft_mask, rendering.mask
 
 
-def _view_iou(mesh_verts: torch.Tensor, faces: torch.Tensor, views: ObjectViews, settings: DibrSettings) -> list[float]:
+def _view_iou(verts: torch.Tensor, faces: torch.Tensor, views: ObjectViews) -> list[float]:
+    """Hard-silhouette IoU of a mesh (verts (V, 3)) with every view's mask: the z-buffer's coverage
+    alone, no soft silhouette or shading."""
+    height, width = views.masks.shape[-2:]
     out = []
     with torch.no_grad():
         for i in range(len(views)):
-            _, _, mask = render_fit(mesh_verts, faces, torch.ones_like(mesh_verts), views.cameras[i : i + 1], settings)
+            mask = rasterize(views.cameras[i].project(verts), faces, RasterSettings(height, width)).mask
             target = views.masks[i] > 0.5
-            union = (mask[0] | target).sum().clamp(min=1)
-            out.append(float((mask[0] & target).sum() / union))
+            out.append(float((mask & target).sum() / (mask | target).sum().clamp(min=1)))
     return out
 
 
@@ -242,12 +243,11 @@ def fit_mesh(
     """Fit a coloured mesh to posed views (module docstring); `on_step(step, total, losses)` after every step."""
     size = views.images.shape[1]
     scale = (128 / size) ** 2
-    dibr = DibrSettings(size, views.images.shape[2], sigmainv=settings.sigmainv * scale)
 
     def sharpness(step: int) -> DibrSettings:
         ramp = min(1.0, step / max(1.0, settings.steps / 2))
         value = settings.sigmainv_start * (settings.sigmainv / settings.sigmainv_start) ** ramp
-        return dataclasses.replace(dibr, sigmainv=value * scale)
+        return DibrSettings(size, views.images.shape[2], sigmainv=value * scale)
 
     stages = [v for v in ICOSPHERE_VERTICES if v <= settings.vertices]
     per_stage = [
@@ -306,9 +306,9 @@ def fit_mesh(
         mesh=fitted,
         start=start,
         history=history,
-        view_iou=_view_iou(torch.as_tensor(verts_np, dtype=torch.float32), faces_t, views, dibr),
+        view_iou=_view_iou(torch.as_tensor(verts_np, dtype=torch.float32), faces_t, views),
         start_view_iou=_view_iou(
-            torch.as_tensor(start.verts, dtype=torch.float32), torch.as_tensor(start.faces), views, dibr
+            torch.as_tensor(start.verts, dtype=torch.float32), torch.as_tensor(start.faces), views
         ),
         seconds=seconds,
         settings=settings,

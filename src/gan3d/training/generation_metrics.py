@@ -28,7 +28,6 @@ class GenerationMetricsCallback(L.Callback):
     def __init__(self, every_n_epochs: int = 10, max_samples: int = 128, n_points: int = 512, seed: int = 0) -> None:
         self.every_n_epochs, self.max_samples, self.n_points, self.seed = every_n_epochs, max_samples, n_points, seed
         self._reference: tuple[torch.Tensor, torch.Tensor] | None = None
-        self.history: list[dict[str, float]] = []  # one entry per scoring, with its epoch
 
     def _reference_grids(self, trainer: L.Trainer) -> tuple[torch.Tensor, torch.Tensor] | None:
         if self._reference is None:
@@ -54,7 +53,6 @@ class GenerationMetricsCallback(L.Callback):
             return
         scores = self.score(pl_module, *reference)
         pl_module.log_dict({f"gen/{k}": v for k, v in scores.items()}, batch_size=1, rank_zero_only=True)
-        self.history.append({"epoch": epoch, **scores})
 
     @torch.no_grad()
     def score(self, pl_module: L.LightningModule, reference: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
@@ -64,10 +62,8 @@ class GenerationMetricsCallback(L.Callback):
         was_training = model.training
         model.eval()
         try:
-            device = next(model.parameters()).device
-            z = torch.randn(len(reference), model.latent_dim, generator=torch.Generator().manual_seed(self.seed))
-            asked = labels.to(device) if model.num_classes else None
-            samples = model.generate(z.to(device), asked).float().cpu()
+            asked = labels.to(next(model.parameters()).device) if model.num_classes else None
+            samples = model.generate(model.sample_latent(len(reference), seed=self.seed), asked).float().cpu()
         finally:
             model.train(was_training)
         return voxel_generation_scores(samples.contiguous(), reference, self.n_points)
