@@ -43,6 +43,12 @@ def test_evaluate_checkpoint_beside_the_baseline(root: Path, tmp_path: Path) -> 
         assert 0 <= row["iou"] <= 1 and 0 < row["baseline_iou"] <= 1
     # the untrained model is no better than the mean shape
     assert result["overall"]["baseline_iou"] > result["overall"]["iou"]
+    # built-in tables are scored per part too (bottles have none)
+    assert set(result["per_part"]) == {"table"} and set(result["per_part"]["table"]) == {"legs", "top"}
+    for part in result["per_part"]["table"].values():
+        assert part["count"] == 1 and 0 <= part["iou"] <= 1 and 0 <= part["baseline_iou"] <= 1
+    table_row = next(r for r in result["per_object"] if r["class"] == "table")
+    assert table_row["parts"]["legs"] == result["per_part"]["table"]["legs"]["iou"]
 
 
 def test_evaluate_needs_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

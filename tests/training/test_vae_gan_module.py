@@ -383,3 +383,50 @@ def test_instance_noise_reaches_every_d_input_in_training(data_root: Path, tmp_p
         for seen in (fake_d, fake_g):  # noise of the asked size around G's output, fresh per step
             assert abs(float((seen - fake).std()) - sigma) < 0.02
         assert not torch.allclose(fake_d, fake_g)
+
+
+@pytest.mark.parametrize(
+    "kind,pos_weight,gamma", [("l2", 0.5, 2.0), ("bce", 0.5, 2.0), ("bce", 0.8, 2.0), ("focal", 0.6, 1.5)]
+)
+def test_the_reconstruction_loss_is_the_one_asked_for(
+    data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str, pos_weight: float, gamma: float
+) -> None:
+    """The logged train/recon is the chosen loss of the reconstruction the encoder step made."""
+    import gan3d.training.vae_gan_module as module_file
+    from gan3d.losses.reconstruction import occupancy_nll, reconstruction_loss
+
+    seen: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
+    real = module_file.training_reconstruction_loss
+
+    def spy(pred: torch.Tensor, target: torch.Tensor, *args: object) -> torch.Tensor:
+        value = real(pred, target, *args)
+        seen.append((pred.detach(), target, value.detach()))
+        return value
+
+    monkeypatch.setattr(module_file, "training_reconstruction_loss", spy)
+    torch.manual_seed(0)
+    module = VaeGanModule(
+        "vae_gan_simple_32",
+        SMALL,
+        d_accuracy_threshold=None,
+        recon_loss=kind,
+        recon_pos_weight=pos_weight,
+        focal_gamma=gamma,
+    )
+    _fit(module, _datamodule(data_root), tmp_path, max_steps=1)
+    pred, target, value = seen[0]
+    if kind == "l2":
+        expected = reconstruction_loss(pred, target)
+    else:
+        expected = occupancy_nll(pred, target, pos_weight, gamma if kind == "focal" else 0.0).mean()
+    assert float(value) == pytest.approx(float(expected), rel=1e-5)
+    assert len(seen) == 2  # the encoder's and the generator's loss
+
+
+def test_unknown_reconstruction_loss_is_refused() -> None:
+    from gan3d.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="recon_loss"):
+        VaeGanModule("vae_gan_simple_32", SMALL, recon_loss="l1")
+    with pytest.raises(ConfigError, match="recon_pos_weight"):
+        VaeGanModule("vae_gan_simple_32", SMALL, recon_loss="bce", recon_pos_weight=1.0)

@@ -97,6 +97,14 @@ def _run_model(args: argparse.Namespace) -> int:
             f"{r['recon']:.2f}",
         )
     Console().print(table)
+    if "per_part" in result:
+        parts = Table(title="per-part IoU (built-in chairs and tables; each voxel scored with its nearest part)")
+        for column in ("class", "part", "n", "IoU", "baseline IoU"):
+            parts.add_column(column, justify="left" if column in ("class", "part") else "right")
+        for name, per_part in result["per_part"].items():
+            for part, r in per_part.items():
+                parts.add_row(name, part, str(int(r["count"])), f"{r['iou']:.4f}", f"{r['baseline_iou']:.4f}")
+        Console().print(parts)
     if args.json is not None:
         write_text_atomic(args.json, json.dumps(result, indent=1))
     return 0

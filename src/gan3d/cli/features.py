@@ -9,11 +9,18 @@ from pathlib import Path
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "features",
-        help="linear classifier on D's features vs raw voxels vs chance (3D-GAN's ModelNet result)",
+        help="linear classifier on trained vs untrained D's features vs raw voxels (3D-GAN's ModelNet result)",
     )
     parser.add_argument("--ckpt", type=Path, required=True, help="export folder (config.json) or Lightning .ckpt")
     parser.add_argument("--data", type=Path, required=True, help="prepared dataset with >= 2 classes")
     parser.add_argument("--classes", help="comma-separated classes (default all)")
+    parser.add_argument(
+        "--classifier", choices=("svm", "logistic"), default="svm", help="linear SVM (the paper's) or logistic"
+    )
+    parser.add_argument(
+        "--train-per-class", type=int, help="train on this many objects per class (a seeded draw; default all)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="the untrained D's initialisation and the draw")
     parser.set_defaults(run=run)
 
 
@@ -25,14 +32,17 @@ def run(args: argparse.Namespace) -> int:
     from gan3d.pipelines.voxel_gan import load_model
 
     classes = [c.strip() for c in args.classes.split(",")] if args.classes else None
-    report = classify(load_model(args.ckpt), args.data, classes)
-    table = Table(title=f"test accuracy ({report.n_train} train / {report.n_test} test objects)")
-    for column in ("class", f"D features ({report.d_features})", f"raw voxels ({report.voxel_features})"):
-        table.add_column(column, justify="left" if column == "class" else "right")
+    report = classify(load_model(args.ckpt), args.data, classes, args.classifier, args.seed, args.train_per_class)
+    table = Table(
+        title=f"test accuracy, linear {report.classifier} ({report.n_train} train / {report.n_test} test objects)"
+    )
+    table.add_column("class")
+    for name, score in report.scores.items():
+        table.add_column(f"{name} ({score.n_features})", justify="right")
     for name in report.classes:
-        if name in report.d_per_class:
-            table.add_row(name, f"{report.d_per_class[name]:.3f}", f"{report.voxel_per_class[name]:.3f}")
-    table.add_row("[bold]overall", f"[bold]{report.d_accuracy:.3f}", f"[bold]{report.voxel_accuracy:.3f}")
-    table.add_row("chance (commonest class)", f"{report.chance:.3f}", f"{report.chance:.3f}")
-    Console().print(table)
+        if name in next(iter(report.scores.values())).per_class:
+            table.add_row(name, *(f"{s.per_class[name]:.3f}" for s in report.scores.values()))
+    table.add_row("[bold]overall", *(f"[bold]{s.accuracy:.3f}" for s in report.scores.values()))
+    table.add_row("chance (commonest class)", *(f"{report.chance:.3f}" for _ in report.scores))
+    Console(width=120).print(table)
     return 0

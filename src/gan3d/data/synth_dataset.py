@@ -14,11 +14,16 @@ from gan3d.errors import ConfigError
 from gan3d.files import write_text_atomic
 
 
+def object_seed(dataset_seed: int, number: int) -> int:
+    """The `make_shape` seed of object `number` (1-based, as in its stem `<class>_NNNN`)."""
+    return dataset_seed * 1_000_003 + number - 1
+
+
 def plan(classes: list[str], per_class: int, train_fraction: float, seed: int) -> list[tuple[str, str, int, int]]:
     """(class, split, number, object seed) for every object; numbers run on from train into test."""
     n_train = round(per_class * train_fraction)
     return [
-        (name, "train" if i < n_train else "test", i + 1, seed * 1_000_003 + i)
+        (name, "train" if i < n_train else "test", i + 1, object_seed(seed, i + 1))
         for name in classes
         for i in range(per_class)
     ]

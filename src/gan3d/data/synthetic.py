@@ -18,6 +18,7 @@ from gan3d.errors import ConfigError
 from gan3d.structures.mesh import Mesh
 
 Parts = list[trimesh.Trimesh]
+LEGS = "legs"  # the `metadata["part"]` of the parts under a chair's seat or a table's top
 
 
 def _box(center: tuple[float, float, float], size: tuple[float, float, float]) -> trimesh.Trimesh:
@@ -43,6 +44,13 @@ def _rotated(
     return mesh
 
 
+def _legs(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
+    """Tag a part as holding the object up (legs, pedestal, base), for per-part scores
+    (`gan3d.data.synthetic_parts`); the geometry is unchanged."""
+    mesh.metadata["part"] = LEGS
+    return mesh
+
+
 def chair(rng: np.random.Generator) -> Parts:
     """Chairs: 3 or 4 legs or a swivel base; arms or not; straight or slanted back; square or round seat."""
     w, d = rng.uniform(0.4, 0.6), rng.uniform(0.4, 0.6)
@@ -62,23 +70,29 @@ def chair(rng: np.random.Generator) -> Parts:
             for sy in (-1, 1):
                 x, y = sx * (w / 2 - leg_r), sy * (d / 2 - leg_r)
                 splay = rng.uniform(0.0, 0.05)
-                parts.append(_rod((x, y, top), (x + sx * splay, y + sy * splay, 0.0), leg_r))
+                parts.append(_legs(_rod((x, y, top), (x + sx * splay, y + sy * splay, 0.0), leg_r)))
     elif base == "three":
         for k in range(3):
             a = 2 * math.pi * k / 3 + math.pi / 2
             r = min(w, d) / 2 - leg_r
             parts.append(
-                _rod((r * math.cos(a), r * math.sin(a), top), (1.2 * r * math.cos(a), 1.2 * r * math.sin(a), 0), leg_r)
+                _legs(
+                    _rod(
+                        (r * math.cos(a), r * math.sin(a), top),
+                        (1.2 * r * math.cos(a), 1.2 * r * math.sin(a), 0),
+                        leg_r,
+                    )
+                )
             )
     else:
         column_top = top
-        parts.append(_rod((0, 0, column_top), (0, 0, 0.08), rng.uniform(0.025, 0.04)))
+        parts.append(_legs(_rod((0, 0, column_top), (0, 0, 0.08), rng.uniform(0.025, 0.04))))
         n_feet = int(rng.choice([4, 5]))
         for k in range(n_feet):
             a = 2 * math.pi * k / n_feet
             reach = rng.uniform(0.25, 0.35)
-            parts.append(_rod((0, 0, 0.08), (reach * math.cos(a), reach * math.sin(a), 0.03), 0.02))
-            parts.append(_disc((reach * math.cos(a), reach * math.sin(a), 0.025), 0.03, 0.05, sections=8))
+            parts.append(_legs(_rod((0, 0, 0.08), (reach * math.cos(a), reach * math.sin(a), 0.03), 0.02)))
+            parts.append(_legs(_disc((reach * math.cos(a), reach * math.sin(a), 0.025), 0.03, 0.05, sections=8)))
     back_t = rng.uniform(0.03, 0.06)
     back = _box((0, d / 2 - back_t / 2, seat_h + seat_t / 2 + back_h / 2), (w, back_t, back_h))
     if rng.random() < 0.5:  # slanted back
@@ -118,19 +132,19 @@ def table(rng: np.random.Generator) -> Parts:
                 if round_top:
                     x, y = x * 0.7, y * 0.7
                 if square:
-                    parts.append(_box((x, y, under / 2), (leg, leg, under)))
+                    parts.append(_legs(_box((x, y, under / 2), (leg, leg, under))))
                 else:
-                    parts.append(_rod((x, y, under), (x, y, 0), leg / 2))
+                    parts.append(_legs(_rod((x, y, under), (x, y, 0), leg / 2)))
         if rng.random() < 0.4:  # stretcher shelf
-            parts.append(_box((0, 0, under * 0.25), (w * 0.8, d * 0.8, 0.02)))
+            parts.append(_legs(_box((0, 0, under * 0.25), (w * 0.8, d * 0.8, 0.02))))
     elif support == "pedestal":
-        parts.append(_rod((0, 0, under), (0, 0, 0.04), rng.uniform(0.04, 0.09)))
-        parts.append(_disc((0, 0, 0.02), rng.uniform(0.2, 0.35), 0.04))
+        parts.append(_legs(_rod((0, 0, under), (0, 0, 0.04), rng.uniform(0.04, 0.09))))
+        parts.append(_legs(_disc((0, 0, 0.02), rng.uniform(0.2, 0.35), 0.04)))
     else:
         for sx in (-1, 1):
             x = sx * (w / 2 - 0.1)
-            parts.append(_box((x, 0, under / 2), (0.05, d * 0.7, under)))
-        parts.append(_box((0, 0, under * 0.3), (w - 0.2, 0.04, 0.06)))
+            parts.append(_legs(_box((x, 0, under / 2), (0.05, d * 0.7, under))))
+        parts.append(_legs(_box((0, 0, under * 0.3), (w - 0.2, 0.04, 0.06))))
     return parts
 
 
@@ -366,17 +380,21 @@ GENERATORS: dict[str, Callable[[np.random.Generator], Parts]] = {
 CLASSES = tuple(GENERATORS)
 
 
+def make_parts(class_name: str, seed: int) -> Parts:
+    """The closed primitives `make_shape` merges, each a trimesh; legs carry `metadata["part"] == LEGS`."""
+    if class_name not in GENERATORS:
+        raise ConfigError(f"unknown synthetic class {class_name!r}; choose from {', '.join(CLASSES)}")
+    # mix the class into the seed so chair 7 and table 7 are unrelated draws
+    return GENERATORS[class_name](np.random.default_rng([seed, CLASSES.index(class_name)]))
+
+
 def make_shape(class_name: str, seed: int, color: bool = False) -> Mesh:
     """One object of `class_name`, the same for the same seed on every machine.
 
     With `color`, the same geometry with per-part vertex colours, UVs and a procedural texture atlas
     (`gan3d.data.synthetic_color`), drawn from a random stream of their own.
     """
-    if class_name not in GENERATORS:
-        raise ConfigError(f"unknown synthetic class {class_name!r}; choose from {', '.join(CLASSES)}")
-    # mix the class into the seed so chair 7 and table 7 are unrelated draws
-    rng = np.random.default_rng([seed, CLASSES.index(class_name)])
-    parts = GENERATORS[class_name](rng)
+    parts = make_parts(class_name, seed)
     if color:
         from gan3d.data.synthetic_color import colored_mesh
 

@@ -19,8 +19,10 @@ import torch
 from torch.utils.data import DataLoader
 
 from gan3d.data.datasets import ShapeDataset
+from gan3d.data.synthetic_parts import PART_NAMES, dataset_part_labels
 from gan3d.losses.reconstruction import reconstruction_distance
-from gan3d.metrics.iou import voxel_iou
+from gan3d.metrics.iou import PAPER_THRESHOLD, voxel_iou
+from gan3d.metrics.part_iou import part_iou
 from gan3d.metrics.ssim3d import ssim3d
 from gan3d.pipelines.voxel_gan import LoadedModel, dataset_for, stack_grids
 
@@ -49,7 +51,8 @@ def evaluate_reconstruction(
     views: int | None = None,
     batch_size: int = 8,
 ) -> dict[str, Any]:
-    """Per-object and per-class scores of the model and of the mean-shape baseline."""
+    """Per-object and per-class scores of the model and of the mean-shape baseline; on the built-in
+    dataset also per-part IoU of chairs and tables (legs vs the rest, `gan3d.data.synthetic_parts`)."""
     model = loaded.model
     n_views = views or (5 if model.multiview else 1)
     test = dataset_for(loaded, root, split, views=n_views)
@@ -80,14 +83,27 @@ def evaluate_reconstruction(
                     "baseline_ssim": float(ssim3d(base[i : i + 1], target[i : i + 1])[0]),
                 }
             )
+            parts = dataset_part_labels(root, batch["class_name"][i], batch["id"][i], target[i, 0].numpy() > 0.5)
+            if parts is not None:
+                names = PART_NAMES[batch["class_name"][i]]
+                threshold = thresholds[int(batch["label"][i])]
+                rows[-1]["parts"] = dict(
+                    zip(names, part_iou(pred[i, 0].numpy() > PAPER_THRESHOLD, parts, 2), strict=True)
+                )
+                rows[-1]["baseline_parts"] = dict(
+                    zip(names, part_iou(base[i, 0].numpy() > threshold, parts, 2), strict=True)
+                )
     return _summarise(
         rows,
         {"split": split, "views": n_views, "baseline_thresholds": {test.classes[k]: v for k, v in thresholds.items()}},
     )
 
 
+PART_KEYS = ("parts", "baseline_parts")
+
+
 def _summarise(rows: list[dict[str, Any]], settings: dict[str, Any]) -> dict[str, Any]:
-    keys = [k for k in rows[0] if k not in ("id", "class")]
+    keys = [k for k in rows[0] if k not in ("id", "class", *PART_KEYS)]
     by_class: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_class[row["class"]].append(row)
@@ -95,9 +111,27 @@ def _summarise(rows: list[dict[str, Any]], settings: dict[str, Any]) -> dict[str
     def mean(rs: list[dict[str, Any]]) -> dict[str, float]:
         return {"count": float(len(rs)), **{k: float(np.mean([r[k] for r in rs])) for k in keys}}
 
-    return {
+    summary = {
         "settings": settings,
         "overall": mean(rows),
         "per_class": {c: mean(rs) for c, rs in sorted(by_class.items())},
         "per_object": rows,
     }
+    per_part = {c: _part_means(rs) for c, rs in sorted(by_class.items()) if any("parts" in r for r in rs)}
+    if per_part:
+        summary["per_part"] = per_part
+    return summary
+
+
+def _part_means(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """{part: {count, iou, baseline_iou}}: means over the objects that have the part."""
+    scored = [r for r in rows if "parts" in r]
+    out = {}
+    for name in scored[0]["parts"]:
+        have = [r for r in scored if not np.isnan(r["parts"][name])]
+        out[name] = {
+            "count": float(len(have)),
+            "iou": float(np.mean([r["parts"][name] for r in have])) if have else float("nan"),
+            "baseline_iou": float(np.mean([r["baseline_parts"][name] for r in have])) if have else float("nan"),
+        }
+    return out

@@ -42,6 +42,9 @@ class DemoSettings:
     kl_weight: float = 0.5
     adv_weight: float = 0.3
     recon_weight: float = 1.0
+    recon_loss: str = "l2"  # VaeGanModule's recon_loss: "l2" (§2.6.1), "bce" or "focal"
+    recon_pos_weight: float = 0.5
+    focal_gamma: float = 2.0
     val_every_n_epochs: int = 5
     max_epochs: int = -1  # stop after this many epochs if the time budget is not spent first (-1: time only)
     precision: str = "32-true"  # Lightning precision; "bf16-mixed" is faster on CPUs with AVX-512 BF16
@@ -110,6 +113,9 @@ def train_demo_model(
         kl_weight=settings.kl_weight,
         recon_weight=settings.recon_weight,
         adv_weight=settings.adv_weight,
+        recon_loss=settings.recon_loss,
+        recon_pos_weight=settings.recon_pos_weight,
+        focal_gamma=settings.focal_gamma,
         class_names=classes,
         seed=settings.seed,
         preview_every_n_epochs=0,  # the report draws its own figures

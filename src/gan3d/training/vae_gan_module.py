@@ -33,7 +33,7 @@ from gan3d.losses.adversarial import (
     r1_penalty,
 )
 from gan3d.losses.kl import kl_divergence
-from gan3d.losses.reconstruction import reconstruction_loss
+from gan3d.losses.reconstruction import RECON_LOSSES, reconstruction_loss, training_reconstruction_loss
 from gan3d.losses.ssim import ssim_loss
 from gan3d.metrics.iou import voxel_iou
 from gan3d.metrics.ssim3d import ssim3d
@@ -66,6 +66,12 @@ class VaeGanModule(L.LightningModule):
             None always steps.
         kl_weight, recon_weight, adv_weight: loss weights. Original 3D-VAE-GAN: alpha1 = 5 (KL),
             alpha2 = 1e-4 (recon); the paper's tuned second model (§2.6.3): KL 3, adversarial 1, recon 1.
+        recon_loss: "l2" (§2.6.1's ‖G(E(y)) − x‖₂ on probabilities), "bce" (the grid's negative
+            log-likelihood, summed over voxels) or "focal" (`gan3d.losses.reconstruction.occupancy_nll`):
+            the L2 on sigmoid outputs barely pushes a confidently empty leg voxel, the log losses do.
+            Validation always reports the L2 (`val/recon`), so runs stay comparable.
+        recon_pos_weight: weight w of occupied voxels in "bce"/"focal" (0.5 = unweighted).
+        focal_gamma: γ of "focal".
         recon_in_adversarial: add the reconstructions' term to the generator's adversarial loss (§2.6.3).
         soft_labels: real ~ U[0.7, 1.2], fake ~ U[0, 0.3] (§2.6.3).
         ssim_weight: weight alpha3 of L_SSIM = 1 - SSIM in both L_G and L_E (§2.6.5); 0 disables.
@@ -100,6 +106,9 @@ class VaeGanModule(L.LightningModule):
         kl_weight: float = 3.0,
         recon_weight: float = 1.0,
         adv_weight: float = 1.0,
+        recon_loss: str = "l2",
+        recon_pos_weight: float = 0.5,
+        focal_gamma: float = 2.0,
         recon_in_adversarial: bool = False,
         soft_labels: bool = False,
         ssim_weight: float = 0.0,
@@ -114,6 +123,12 @@ class VaeGanModule(L.LightningModule):
             raise ConfigError(f"gan_loss must be 'bce' or 'wgan-gp', got {gan_loss!r}")
         if gan_loss == "wgan-gp" and d_accuracy_threshold is not None:
             raise ConfigError("gan_loss 'wgan-gp' has no D accuracy: set d_accuracy_threshold to null")
+        if recon_loss not in RECON_LOSSES:
+            raise ConfigError(f"recon_loss must be one of {', '.join(RECON_LOSSES)}, got {recon_loss!r}")
+        if not 0.0 < recon_pos_weight < 1.0 or focal_gamma < 0:
+            raise ConfigError(
+                f"need 0 < recon_pos_weight < 1 and focal_gamma >= 0, got {recon_pos_weight}, {focal_gamma}"
+            )
         self.save_hyperparameters()
         self.automatic_optimization = False
         self.model: VaeGan = get_model(model, **(model_kwargs or {}))  # type: ignore[assignment]
@@ -123,6 +138,10 @@ class VaeGanModule(L.LightningModule):
         self._ddp = ManualDdpSync()
         self._best: dict[str, Any] | None = None  # best validated weights: {"state", "meta"}
         self.collapses: list[int] = []  # epochs at which validation IoU fell below COLLAPSE_FRACTION of the best
+
+    def _recon_loss(self, recon: torch.Tensor, voxels: torch.Tensor) -> torch.Tensor:
+        hp = self.hparams
+        return training_reconstruction_loss(recon, voxels, hp.recon_loss, hp.recon_pos_weight, hp.focal_gamma)
 
     def setup(self, stage: str) -> None:
         # class names in label order come from the data (kept in checkpoints and exports)
@@ -260,7 +279,7 @@ class VaeGanModule(L.LightningModule):
                 z_e, mu, logvar = self.model.encode(batch["images"])
                 recon = self.model.generate(z_e, labels)
                 kl = kl_divergence(mu, logvar)
-                rec = reconstruction_loss(recon, voxels)
+                rec = self._recon_loss(recon, voxels)
                 e_loss = hp.kl_weight * kl + hp.recon_weight * rec
                 if hp.ssim_weight > 0:
                     e_loss = e_loss + hp.ssim_weight * ssim_loss(recon, voxels)
@@ -279,7 +298,7 @@ class VaeGanModule(L.LightningModule):
                 recon = self.model.generate(z_e.detach(), labels)  # E's latents from step 2: no second encoder pass
                 if hp.recon_in_adversarial:
                     adv = 0.5 * (adv + self._generator_adversarial(recon, labels))
-                g_loss = g_loss + hp.recon_weight * reconstruction_loss(recon, voxels)
+                g_loss = g_loss + hp.recon_weight * self._recon_loss(recon, voxels)
                 if hp.ssim_weight > 0:
                     g_loss = g_loss + hp.ssim_weight * ssim_loss(recon, voxels)
             g_loss = g_loss + hp.adv_weight * adv
