@@ -44,7 +44,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from gan3d.data.synth_dataset import build_synthetic_dataset
-    from gan3d.pipelines.evaluate_model import evaluate_reconstruction
+    from gan3d.pipelines.demo_report import score_demo
     from gan3d.pipelines.voxel_gan import LoadedModel
     from gan3d.training.demo import BUILDER, DemoSettings, train_demo_model
 
@@ -65,7 +65,8 @@ def main() -> None:
         run = train_demo_model(data, args.out / name / "runs", settings, budget_s=10 * 3600)
         minutes = (time.monotonic() - start) / 60
         loaded = LoadedModel(run.module.model, BUILDER, list(settings.classes))
-        single = evaluate_reconstruction(loaded, data, "test", views=1)
+        scores = score_demo(loaded, data, settings.train_views, seed=settings.seed)
+        single = scores.single_view
         record = {
             "overrides": overrides,
             "epochs": run.epochs,
@@ -73,6 +74,7 @@ def main() -> None:
             "per_class": {c: {k: r[k] for k in ("iou", "baseline_iou")} for c, r in single["per_class"].items()},
             "overall": {k: single["overall"][k] for k in ("iou", "baseline_iou")},
             "per_part": single.get("per_part", {}),
+            "recognised": scores.recognised,
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(record, indent=1))
@@ -81,6 +83,7 @@ def main() -> None:
 
     classes = list(base.classes)
     head = ["variant", "epochs", "min", *classes, "all", "chair legs", "chair rest", "table legs", "table top"]
+    head.append("samples recognised")
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for name, r in results.items():
@@ -89,6 +92,7 @@ def main() -> None:
         for cls in ("chair", "table"):
             for part in r["per_part"].get(cls, {}).values():
                 cells.append(f"{part['iou']:.3f}")
+        cells.append(f"{r['recognised']:.0%}" if "recognised" in r else "-")
         print("| " + " | ".join(cells) + " |")
     first = next(iter(results.values()))
     cells = ["mean-shape baseline", "-", "-"]

@@ -141,3 +141,31 @@ def test_a_busy_machine_is_said() -> None:
     assert busy_machine_warning(55, 6.9 * 60, 500, epoch_bounded=False) == ""
     assert busy_machine_warning(5, 6.9 * 60, 500, epoch_bounded=True) == ""  # --epochs: nothing to warn about
     assert busy_machine_warning(5, 6.9 * 60, 5, epoch_bounded=False) == ""  # reached its epoch cap
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recon_weight", [0.025, 0.1])
+def test_thin_parts_survive(tmp_path: Path, recon_weight: float) -> None:
+    """Issue 10 item 5, 60 epochs (README "Thin parts"; about 9 min each on 2 cores): with the BCE loss,
+    chair legs are reconstructed (L2 gave 0.09); weight 0.1 reaches the chair >= 0.60 / table >= 0.65
+    targets, the default 0.025 keeps random samples recognisable."""
+    import dataclasses
+
+    from gan3d.data.synth_dataset import build_synthetic_dataset
+    from gan3d.pipelines.demo_report import score_demo
+    from gan3d.pipelines.voxel_gan import LoadedModel
+    from gan3d.training.demo import BUILDER, DemoSettings, train_demo_model
+
+    settings = dataclasses.replace(DemoSettings(max_epochs=60), recon_weight=recon_weight)
+    data = tmp_path / "data"
+    build_synthetic_dataset(
+        data, settings.classes, settings.per_class, (32,), settings.rendered_views, settings.image_size, seed=0
+    )
+    run = train_demo_model(data, tmp_path / "runs", settings, budget_s=3 * 3600)
+    scores = score_demo(LoadedModel(run.module.model, BUILDER, list(settings.classes)), data, settings.train_views)
+    per_class, per_part = scores.single_view["per_class"], scores.single_view["per_part"]
+    assert per_part["chair"]["legs"]["iou"] > 0.25 and per_part["table"]["legs"]["iou"] > 0.35, per_part
+    if recon_weight == 0.1:
+        assert per_class["chair"]["iou"] >= 0.60 and per_class["table"]["iou"] >= 0.65, per_class
+    else:
+        assert scores.recognised >= 0.75, scores.recognition
