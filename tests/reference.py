@@ -139,3 +139,23 @@ def voxel_cube_mesh(grid) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
                 faces += [f[::-1] for f in quad] if flip else quad
     points = np.asarray(verts) * grid.voxel_size + grid.translate
     return points, np.asarray(faces, dtype=np.int64).reshape(-1, 3)
+
+
+def point_triangle_distance_2d_torch(points, tri):  # noqa: ANN001, ANN201
+    """Textbook distance from points (M, 2) to triangles (M, 3, 2), in torch so autograd differentiates
+    every step: the three clamped point-segment distances, their minimum, 0 where all edge functions
+    share a sign. (M,)."""
+    import torch
+
+    edges = []
+    signs = []
+    for i in range(3):
+        a, b = tri[:, i], tri[:, (i + 1) % 3]
+        ab = b - a
+        t = (((points - a) * ab).sum(-1) / (ab * ab).sum(-1).clamp(min=1e-12)).clamp(0.0, 1.0)
+        edges.append((points - (a + t[:, None] * ab)).square().sum(-1).clamp(min=1e-20).sqrt())
+        signs.append(ab[:, 0] * (points[:, 1] - a[:, 1]) - ab[:, 1] * (points[:, 0] - a[:, 0]))
+    distance = torch.stack(edges, -1).amin(-1)
+    s = torch.stack(signs, -1)
+    inside = (s >= 0).all(-1) | (s <= 0).all(-1)
+    return torch.where(inside, torch.zeros_like(distance), distance)

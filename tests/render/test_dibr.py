@@ -9,9 +9,10 @@ import torch
 import trimesh
 
 from gan3d.ops.point_triangle import point_triangle_distance_2d
-from gan3d.render.dibr import DibrSettings, dibr_render, soft_alpha, soft_silhouette
+from gan3d.render.dibr import DibrSettings, dibr_render, free_pixels_in_boxes, soft_alpha, soft_silhouette
 from gan3d.render.rasterize import RasterSettings, rasterize
 from gan3d.structures.cameras import orbit_cameras
+from tests.reference import point_triangle_distance_2d_torch
 
 F64 = torch.float64
 
@@ -35,7 +36,7 @@ def dense_soft_silhouette(screen: torch.Tensor, faces: torch.Tensor, settings: D
     for p, centre in enumerate(centres):
         lo, hi = tri.amin(1) - settings.boxlen, tri.amax(1) + settings.boxlen
         near = ((centre >= lo) & (centre <= hi)).all(-1)
-        d = point_triangle_distance_2d(centre.expand(int(near.sum()), 2), tri[near])
+        d = point_triangle_distance_2d_torch(centre.expand(int(near.sum()), 2), tri[near])
         alpha = soft_alpha(d, settings).sort(descending=True).values[: settings.knum]
         out[p] = 1 - torch.prod(1 - alpha)
     out[covered.view(-1)] = 1.0
@@ -48,6 +49,31 @@ def test_point_triangle_distance_hand_computed() -> None:
     expected = torch.tensor([1.0, 0.0, 2**0.5, 0.5**0.5], dtype=F64)  # edge, inside, corner, hypotenuse
     torch.testing.assert_close(point_triangle_distance_2d(points, tri), expected)
     torch.testing.assert_close(point_triangle_distance_2d(points, tri.flip(1)), expected)  # either orientation
+
+
+def test_point_triangle_distance_values_and_gradients_match_the_textbook_formula() -> None:
+    # the op differentiates only the nearest edge with t held fixed; autograd through every step of the
+    # textbook formula must give the same distances and the same gradients (points and corners)
+    gen = torch.Generator().manual_seed(0)
+    tri = torch.rand(400, 3, 2, generator=gen, dtype=F64) * 4
+    tri[:20, 2] = (tri[:20, 0] + tri[:20, 1]) / 2  # degenerate: the third corner on the first edge
+    points = torch.rand(400, 2, generator=gen, dtype=F64) * 3 + 0.5
+    ours_in = (points.clone().requires_grad_(True), tri.clone().requires_grad_(True))
+    ref_in = (points.clone().requires_grad_(True), tri.clone().requires_grad_(True))
+    ours, ref = point_triangle_distance_2d(*ours_in), point_triangle_distance_2d_torch(*ref_in)
+    assert 30 < int((ref == 0).sum()) < 370  # both inside and outside points are exercised
+    torch.testing.assert_close(ours, ref)
+    weights = torch.rand(400, generator=gen, dtype=F64)
+    (ours * weights).sum().backward()
+    (ref * weights).sum().backward()
+    torch.testing.assert_close(ours_in[0].grad, ref_in[0].grad)
+    # on the degenerate rows two overlapping edges tie, and any split of the gradient between them is a
+    # valid subgradient: compare the corners' gradients on the proper triangles
+    torch.testing.assert_close(ours_in[1].grad[20:], ref_in[1].grad[20:])
+    outside = (ref.detach() > 1e-3) & (torch.arange(400) >= 20)
+    assert torch.autograd.gradcheck(
+        point_triangle_distance_2d, (points[outside][:30].requires_grad_(True), tri[outside][:30].requires_grad_(True))
+    )
 
 
 def test_hard_part_is_the_foundation_rasterizer_and_interpolates_attributes() -> None:
@@ -80,6 +106,38 @@ def test_soft_silhouette_equals_the_dense_reference(distance: str) -> None:
         screen[0], faces, covered, DibrSettings(20, 20, distance=distance, boxlen=3.0, knum=6, max_pairs=50)
     )
     torch.testing.assert_close(chunked, fast, atol=1e-12, rtol=0)
+
+
+@pytest.mark.parametrize("knum", [4, 100])  # some pixels over knum (the sort) / none (no sort)
+def test_a_batch_is_one_pass_and_each_image_is_its_own(knum: int) -> None:
+    # three views in one pass: each image equals the dense reference of its own view (an image offset
+    # off by one, or faces of one view leaking into another, changes every image)
+    screen, faces = _sphere_screen(size=20, views=3)
+    settings = DibrSettings(20, 20, knum=knum)
+    out = dibr_render(screen, faces, None, settings)
+    for n in range(3):
+        torch.testing.assert_close(
+            out.soft_mask[n], dense_soft_silhouette(screen[n], faces, settings), atol=1e-5, rtol=0
+        )
+        assert torch.equal(out.face_index[n], rasterize(screen[n], faces, RasterSettings(20, 20)).face_index)
+    assert not torch.equal(out.mask[0], out.mask[1])
+
+
+def test_free_pixels_in_boxes_by_brute_force() -> None:
+    # the summed-area table that drops faces far from the background, against counting pixel by pixel
+    gen = torch.Generator().manual_seed(0)
+    free = torch.rand(3, 9, 11, generator=gen) < 0.1
+    image = torch.randint(0, 3, (300,), generator=gen)
+    row_lo, col_lo = torch.randint(0, 9, (300,), generator=gen), torch.randint(0, 11, (300,), generator=gen)
+    row_hi = row_lo + torch.randint(-1, 9, (300,), generator=gen)  # some empty, some past the edge
+    col_hi = col_lo + torch.randint(-1, 11, (300,), generator=gen)
+    row_hi, col_hi = row_hi.clamp(max=8), col_hi.clamp(max=10)
+    counts = free_pixels_in_boxes(free, image, row_lo, row_hi, col_lo, col_hi)
+    expected = [
+        int(free[i, r0 : r1 + 1, c0 : c1 + 1].sum()) if r1 >= r0 and c1 >= c0 else 0
+        for i, r0, r1, c0, c1 in zip(*(x.tolist() for x in (image, row_lo, row_hi, col_lo, col_hi)), strict=True)
+    ]
+    assert counts.tolist() == expected and 0 < sum(c == 1 for c in expected)
 
 
 def test_gradcheck_interpolation_and_soft_mask() -> None:

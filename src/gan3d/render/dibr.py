@@ -33,7 +33,7 @@ import torch
 
 from gan3d.errors import DataError
 from gan3d.ops.point_triangle import point_triangle_distance_2d
-from gan3d.render.rasterize import RasterSettings, barycentric_weights, expand_ranges, rasterize
+from gan3d.render.rasterize import RasterSettings, expand_ranges, foreground_weights, rasterize_batch
 from gan3d.render.texture import TextureFilter, sample_texture
 
 SoftDistance = Literal["euclidean", "squared"]
@@ -103,27 +103,21 @@ def dibr_render(
     """
     _validate(screen_verts, faces, attributes)
     raster = RasterSettings(settings.height, settings.width, settings.near)
-    features, soft, masks, face_index, bary, depth = [], [], [], [], [], []
-    for n in range(len(screen_verts)):
-        screen = screen_verts[n]
-        fragments = rasterize(screen.detach(), faces, raster)
-        weights = barycentric_weights(screen, faces, fragments.face_index)  # (H, W, 3), differentiable
-        if attributes is not None:
-            corner = attributes[n][faces[fragments.face_index.clamp(min=0)]]  # (H, W, 3, C)
-            value = (weights[..., None].to(corner.dtype) * corner).sum(-2)
-            features.append(torch.where(fragments.mask[..., None], value, torch.zeros_like(value)))
-        soft.append(soft_silhouette(screen, faces, fragments.mask, settings))
-        masks.append(fragments.mask)
-        face_index.append(fragments.face_index)
-        bary.append(weights)
-        depth.append(fragments.depth)
+    fragments = rasterize_batch(screen_verts.detach(), faces, raster)
+    pixels, weights = foreground_weights(screen_verts, faces, fragments.face_index)  # differentiable
+    features = None
+    if attributes is not None:
+        images, rows, cols = pixels
+        corner = attributes[images[:, None], faces[fragments.face_index[pixels]]]  # (M, 3, C)
+        value = (weights[..., None].to(corner.dtype) * corner).sum(-2)
+        features = corner.new_zeros((*fragments.face_index.shape, attributes.shape[-1])).index_put(pixels, value)
     return DibrRendering(
-        torch.stack(features) if attributes is not None else None,
-        torch.stack(soft),
-        torch.stack(masks),
-        torch.stack(face_index),
-        torch.stack(bary),
-        torch.stack(depth),
+        features,
+        soft_silhouette(screen_verts, faces, fragments.mask, settings),
+        fragments.mask,
+        fragments.face_index,
+        screen_verts.new_zeros((*fragments.face_index.shape, 3)).index_put(pixels, weights),
+        fragments.depth,
     )
 
 
@@ -150,27 +144,44 @@ def soft_silhouette(
     screen_verts: torch.Tensor, faces: torch.Tensor, covered: torch.Tensor, settings: DibrSettings
 ) -> torch.Tensor:
     """DIB-R's background: A = 1 − Π_j (1 − A_j) over the `knum` nearest faces whose widened bounding box
-    holds the pixel centre, for uncovered pixels; 1 on `covered` (bool (H, W)) pixels. (H, W).
+    holds the pixel centre, for uncovered pixels; 1 on `covered` pixels.
 
     Args:
-        screen_verts: (V, 3) screen coordinates of one mesh (differentiable).
-        faces: int64 (F, 3).
-        covered: the hard silhouette (H, W) of the same mesh.
+        screen_verts: (N, V, 3) (or (V, 3)) screen coordinates (differentiable).
+        faces: int64 (F, 3), shared by the batch.
+        covered: the hard silhouettes, bool (N, H, W) (or (H, W)).
+
+    Returns:
+        (N, H, W) (or (H, W)). The batch is one pass over N x F faces and N x H x W pixels.
     """
-    height, width = covered.shape
-    tri = screen_verts[faces]  # (F, 3, 3)
-    keep = torch.nonzero((tri[:, :, 2] > settings.near).all(dim=1)).squeeze(1)
-    tri2d = tri[keep][..., :2]  # (F', 3, 2)
+    if screen_verts.ndim == 2:
+        return soft_silhouette(screen_verts[None], faces, covered[None], settings)[0]
+    n_images, height, width = covered.shape
+    n_faces = faces.shape[0]
+    tri = screen_verts[:, faces].reshape(-1, 3, 3)  # (N * F, 3, 3): face g of image g // F
     with torch.no_grad():  # which pairs to consider is a discrete choice
-        lo = tri2d.detach().amin(1) - settings.boxlen
-        hi = tri2d.detach().amax(1) + settings.boxlen
+        keep = torch.nonzero((tri[:, :, 2] > settings.near).all(dim=1)).squeeze(1)
+        corners = tri.detach()[keep][..., :2]
+        lo = corners.amin(1) - settings.boxlen
+        hi = corners.amax(1) + settings.boxlen
         col_lo = torch.ceil(lo[:, 0] - 0.5).clamp(0, width).long()
         col_hi = torch.floor(hi[:, 0] - 0.5).clamp(-1, width - 1).long()
         row_lo = torch.ceil(lo[:, 1] - 0.5).clamp(0, height).long()
         row_hi = torch.floor(hi[:, 1] - 0.5).clamp(-1, height - 1).long()
-        n_cols = (col_hi - col_lo + 1).clamp(min=0)
-        n_rows = (row_hi - row_lo + 1).clamp(min=0)
+        image = torch.div(keep, n_faces, rounding_mode="floor")
+        free_pixels = ~covered.reshape(-1)
+        # a face whose widened box holds no uncovered pixel adds nothing (most faces inside the
+        # silhouette): count the box's uncovered pixels from a summed-area table and drop those faces
+        # before any (pixel, face) pair exists
+        box_free = free_pixels_in_boxes(~covered, image, row_lo, row_hi, col_lo, col_hi)
+        near_background = box_free > 0
+        keep, image = keep[near_background], image[near_background]
+        row_lo, col_lo = row_lo[near_background], col_lo[near_background]
+        n_cols = (col_hi[near_background] - col_lo + 1).clamp(min=0)
+        n_rows = (row_hi[near_background] - row_lo + 1).clamp(min=0)
         pairs_per_face = n_cols * n_rows
+        image_offset = image * (height * width)
+    tri2d = tri[keep][..., :2]  # (F', 3, 2), differentiable
     pixel_ids, alphas = [], []
     start = 0
     cumulative = torch.cumsum(pairs_per_face, 0)
@@ -183,35 +194,70 @@ def soft_silhouette(
             face, row = expand_ranges(row_lo[chunk], n_rows[chunk])
             span, col = expand_ranges(col_lo[chunk][face], n_cols[chunk][face])
             face, row = chunk[face[span]], row[span]
-            pixel = row * width + col
-            free = ~covered.view(-1)[pixel]
+            pixel = image_offset[face] + row * width + col
+            free = free_pixels[pixel]
             face, row, col, pixel = face[free], row[free], col[free], pixel[free]
         centre = torch.stack([col, row], -1).to(tri2d.dtype) + 0.5
         distance = point_triangle_distance_2d(centre, tri2d[face])
         pixel_ids.append(pixel)
         alphas.append(soft_alpha(distance, settings))
         start = stop
-    soft = torch.zeros(height * width, dtype=screen_verts.dtype, device=screen_verts.device)
+    soft = screen_verts.new_zeros(n_images * height * width)
     if pixel_ids:
         pixel, alpha = torch.cat(pixel_ids), torch.cat(alphas)
-        pixel, alpha = _nearest_per_pixel(pixel, alpha, settings.knum)
+        pixel, alpha = _nearest_per_pixel(pixel, alpha, settings.knum, len(soft))
         log_keep = torch.log1p(-alpha.clamp(max=1.0 - 1e-7))
         log_product = torch.zeros_like(soft).index_add(0, pixel, log_keep)
         soft = 1.0 - torch.exp(log_product)
-    return torch.where(covered.view(-1), torch.ones_like(soft), soft).view(height, width)
+    return torch.where(covered.reshape(-1), torch.ones_like(soft), soft).view(n_images, height, width)
 
 
-def _nearest_per_pixel(pixel: torch.Tensor, alpha: torch.Tensor, knum: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Keep, per pixel, the `knum` pairs with the largest alpha (the nearest faces)."""
+def free_pixels_in_boxes(
+    free: torch.Tensor,
+    image: torch.Tensor,
+    row_lo: torch.Tensor,
+    row_hi: torch.Tensor,
+    col_lo: torch.Tensor,
+    col_hi: torch.Tensor,
+) -> torch.Tensor:
+    """How many True pixels of `free` (bool (N, H, W)) lie in each box: rows row_lo..row_hi and columns
+    col_lo..col_hi (inclusive, int64 (B,), inside the image or empty) of image `image` (int64 (B,)).
+
+    A summed-area table gives every box's count in O(1), whatever its size. int64 (B,).
+    """
+    n_images, height, width = free.shape
+    table = torch.zeros((n_images, height + 1, width + 1), dtype=torch.int64, device=free.device)
+    table[:, 1:, 1:] = free.long().cumsum(1).cumsum(2)
+    r0, r1 = row_lo.clamp(0, height), (row_hi + 1).clamp(0, height)
+    c0, c1 = col_lo.clamp(0, width), (col_hi + 1).clamp(0, width)
+    count = table[image, r1, c1] - table[image, r0, c1] - table[image, r1, c0] + table[image, r0, c0]
+    return torch.where((row_hi >= row_lo) & (col_hi >= col_lo), count, torch.zeros_like(count))
+
+
+def _nearest_per_pixel(
+    pixel: torch.Tensor, alpha: torch.Tensor, knum: int, n_pixels: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Keep, per pixel, the `knum` pairs with the largest alpha (the nearest faces).
+
+    Only the pairs of pixels with more than `knum` candidates are sorted (usually a small share): the
+    sort is the costliest step of the background at small image sizes.
+    """
     with torch.no_grad():
-        order = torch.argsort(alpha.detach(), descending=True, stable=True)
-        order = order[torch.argsort(pixel[order], stable=True)]  # grouped by pixel, nearest first
-        grouped = pixel[order]
+        crowded = torch.bincount(pixel, minlength=n_pixels)[pixel] > knum
+        if not bool(crowded.any()):
+            return pixel, alpha
+        keep = ~crowded
+        candidates = torch.nonzero(crowded).squeeze(1)
+        sub_alpha, sub_pixel = alpha.detach()[candidates], pixel[candidates]
+        order = torch.argsort(sub_alpha, descending=True, stable=True)
+        order = order[torch.argsort(sub_pixel[order], stable=True)]  # grouped by pixel, nearest first
+        grouped = sub_pixel[order]
         first = torch.ones_like(grouped, dtype=torch.bool)
         first[1:] = grouped[1:] != grouped[:-1]
-        group_start = torch.cummax(torch.where(first, torch.arange(len(grouped), device=pixel.device), 0), 0).values
-        rank = torch.arange(len(grouped), device=pixel.device) - group_start
-        chosen = order[rank < knum]
+        index = torch.arange(len(grouped), device=pixel.device)
+        group_start = torch.cummax(torch.where(first, index, 0), 0).values
+        keep[candidates[order[index - group_start < knum]]] = True
+        chosen = torch.nonzero(keep).squeeze(1)
     return pixel[chosen], alpha[chosen]
 
 
