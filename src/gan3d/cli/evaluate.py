@@ -126,8 +126,8 @@ def _run_generation(args: argparse.Namespace, loaded) -> int:  # noqa: ANN001
         title=f"{loaded.builder}: {settings['samples']} samples vs {args.data} ({args.split}), "
         f"{settings['n_points']} points per shape"
     )
-    columns = ("MMD-CD", "COV-CD", "1-NNA-CD", "recognised", "pairwise IoU", "empty")
-    keys = ("mmd_cd", "cov_cd", "nna_cd", "recognised", "diversity_mean_pairwise_iou", "empty")
+    columns = ("MMD-CD", "COV-CD", "1-NNA-CD", "recognised", "pairwise IoU", "empty", "volume ratio")
+    keys = ("mmd_cd", "cov_cd", "nna_cd", "recognised", "diversity_mean_pairwise_iou", "empty", "volume_ratio")
     table.add_column("generator")
     for column in columns:
         table.add_column(column, justify="right")

@@ -7,6 +7,10 @@ held-out split) and the training-time generation callback (so a collapse shows i
   (marching cubes at 0.5, clouds normalised to the unit cube);
 * diversity: the mean pairwise IoU between samples (1 = all the same shape; lower is more diverse);
 * empty: the share of samples with no voxel above 0.5;
+* volume ratio: the median occupied volume of the samples over that of the references. The
+  Chamfer-based scores normalise every cloud to the unit cube and sample its surface, so a generator of
+  scattered specks spread over a chair's extent can score a fair COV and 1-NNA; at 1% of the
+  references' volume it is not making chairs, and this says so (1 is the data's own volume);
 * recognised (when labels and a labelled train split are given): the share of samples whose
   highest-IoU training grid (a 1-NN classifier) has the label asked for.
 """
@@ -39,6 +43,13 @@ def grid_clouds(grids: torch.Tensor, n_points: int, seed: int = 0) -> tuple[torc
     return torch.as_tensor(np.stack(clouds), dtype=torch.float32), empty
 
 
+def volume_ratio(samples: torch.Tensor, reference: torch.Tensor) -> float:
+    """Median count of voxels above 0.5 in `samples` (N, 1, R, R, R) over the median in `reference`."""
+    sample_volume = (samples > 0.5).flatten(1).sum(1).float().median()
+    reference_volume = (reference > 0.5).flatten(1).sum(1).float().median()
+    return float(sample_volume / reference_volume.clamp(min=1))
+
+
 def voxel_generation_scores(
     samples: torch.Tensor,
     reference: torch.Tensor,
@@ -67,6 +78,7 @@ def voxel_generation_scores(
         "nna_cd": g.nna_cd,
         "diversity_mean_pairwise_iou": float(off_diagonal.mean()) if len(off_diagonal) else 1.0,
         "empty": empty / len(samples),
+        "volume_ratio": volume_ratio(samples, reference),
     }
     if labels is not None and train is not None and train_labels is not None:
         found = nearest_neighbour_labels(samples, train, train_labels)
