@@ -1,6 +1,7 @@
-"""Networks (plain `nn.Module`s): voxel generator/discriminator, image encoders, conditioning.
+"""Networks (plain `nn.Module`s): voxel generator/discriminator, image encoders, conditioning, DIB-R's
+single-image mesh predictor.
 
 Importing this package registers every paper variant with `gan3d.registry`.
 """
 
-from gan3d.models import vae_gan  # noqa: F401  (registers the builders)
+from gan3d.models import dibr_net, vae_gan  # noqa: F401  (registers the builders)

@@ -34,9 +34,9 @@ from gan3d.data.object_views import ObjectViews
 from gan3d.errors import ConfigError, DataError
 from gan3d.losses.mesh_regularizers import interior_edges, laplacian_loss, smoothness_loss, uniform_laplacian
 from gan3d.losses.silhouette import color_l1_loss, silhouette_iou_loss
-from gan3d.render.dibr import DibrSettings, dibr_render
-from gan3d.render.rasterize import Fragments, RasterSettings, rasterize
-from gan3d.render.shading import face_normals, shade_headlight
+from gan3d.render.dibr import DibrSettings
+from gan3d.render.headlit import render_headlit
+from gan3d.render.rasterize import RasterSettings, rasterize
 from gan3d.structures.cameras import Cameras
 from gan3d.structures.mesh import Mesh
 
@@ -178,32 +178,13 @@ def hull_template(hull: np.ndarray, vertices: int, extent: float = 1.05) -> Mesh
     return Mesh(centroid + directions * reach[:, None], sphere.faces)
 
 
-def _shaded(
-    rendering_face_index: torch.Tensor, verts: torch.Tensor, faces: torch.Tensor, cameras: Cameras
-) -> torch.Tensor:
-    """Head-light shading (N, H, W) of N renders, differentiable in `verts` through the face normals."""
-    normals = face_normals(verts, faces)
-    shades = []
-    for n in range(len(rendering_face_index)):
-        camera = cameras[n]
-        fragments = Fragments(rendering_face_index[n], torch.empty(0), torch.empty(0))
-        shades.append(shade_headlight(fragments, normals @ camera.rotation.to(verts.dtype).T, camera))
-    return torch.stack(shades)
-
-
 def render_fit(
     verts: torch.Tensor, faces: torch.Tensor, albedo: torch.Tensor, cameras: Cameras, settings: DibrSettings
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(colour (N, H, W, 3) on white, soft silhouette (N, H, W), hard mask (N, H, W)) of one mesh
     (verts (V, 3), faces (F, 3), albedo (V, 3) in [0, 1]) seen by N cameras."""
     n = len(cameras)
-    screen = cameras.project(verts[None].expand(n, -1, -1))
-    rendering = dibr_render(screen, faces, albedo[None].expand(n, -1, -1), settings)
-    shade = _shaded(rendering.face_index, verts, faces, cameras)
-    colour = torch.where(
-        rendering.mask[..., None], rendering.features * shade[..., None], torch.ones_like(rendering.features)
-    )
-    return colour, rendering.soft_mask, rendering.mask
+    return render_headlit(verts[None].expand(n, -1, -1), faces, albedo[None].expand(n, -1, -1), cameras, settings)
 
 
 def _view_iou(verts: torch.Tensor, faces: torch.Tensor, views: ObjectViews) -> list[float]:

@@ -23,8 +23,14 @@ from torch import nn
 
 from gan3d.errors import CheckpointError, ConfigError
 
-FAMILIES: dict[str, str] = {"voxel_gan": "gan3d.pipelines.voxel_entry"}  # family -> its pipeline module
-MODULE_FAMILIES: dict[str, str] = {"gan3d.training.vae_gan_module.VaeGanModule": "voxel_gan"}  # module -> family
+FAMILIES: dict[str, str] = {  # family -> its pipeline module
+    "voxel_gan": "gan3d.pipelines.voxel_entry",
+    "dibr": "gan3d.pipelines.dibr_entry",
+}
+MODULE_FAMILIES: dict[str, str] = {  # module -> family
+    "gan3d.training.vae_gan_module.VaeGanModule": "voxel_gan",
+    "gan3d.training.dibr_module.DibrModule": "dibr",
+}
 LEGACY_FAMILY = "voxel_gan"  # what exports and checkpoints without a family are
 LEGACY_MODULE = "gan3d.training.vae_gan_module.VaeGanModule"  # the module of checkpoints without `_class_path`
 

@@ -1,0 +1,70 @@
+"""Previews of the DIB-R family: for fixed validation objects, input view | the predicted mesh rendered
+from the input view | from an unseen view | that unseen view, as a PNG beside the logs and an image in
+TensorBoard."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+
+
+class DibrPreviewCallback(L.Callback):
+    """Every `every_n_epochs` (and at the last epoch) draw the preview sheet of `n_objects` validation
+    objects (module docstring)."""
+
+    def __init__(self, every_n_epochs: int = 10, n_objects: int = 6) -> None:
+        self.every_n_epochs, self.n_objects = every_n_epochs, n_objects
+        self._val_batch: dict[str, Any] | None = None
+
+    def on_validation_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:
+        if self._val_batch is None and batch_idx == 0:
+            n = self.n_objects
+            self._val_batch = {k: batch[k][:n] for k in ("images", "masks", "cameras")}
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        epoch = trainer.current_epoch + 1
+        last = trainer.max_epochs is not None and epoch >= trainer.max_epochs
+        if trainer.sanity_checking or self._val_batch is None or not (epoch % self.every_n_epochs == 0 or last):
+            return
+        self.draw(trainer, pl_module, epoch)
+
+    @torch.no_grad()
+    def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, epoch: int) -> Path:
+        from PIL import Image
+
+        assert self._val_batch is not None
+        batch = {k: v.to(pl_module.device) for k, v in self._val_batch.items()}
+        model = pl_module.model  # type: ignore[attr-defined]
+        was_training = model.training
+        model.eval()
+        verts, albedo = model(batch["images"][:, 0])
+        colour, _, _ = pl_module.render_views(verts, albedo, batch["cameras"])  # type: ignore[attr-defined]
+        if was_training:
+            model.train()
+        images = batch["images"].permute(0, 1, 3, 4, 2)  # (B, V, H, W, 3)
+        unseen = min(1, images.shape[1] - 1)
+        rows = [
+            torch.cat([images[b, 0], colour[b, 0], colour[b, unseen], images[b, unseen]], dim=1)
+            for b in range(len(images))
+        ]
+        sheet = (torch.cat(rows, dim=0).clamp(0, 1).cpu().numpy() * 255).astype(np.uint8)
+        out_dir = Path(trainer.log_dir or trainer.default_root_dir) / "samples"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / f"dibr_epoch{epoch:04d}.png"
+        Image.fromarray(sheet).save(path)
+        experiment = getattr(trainer.logger, "experiment", None)
+        if hasattr(experiment, "add_image"):
+            experiment.add_image("sheets/dibr", sheet, global_step=trainer.global_step, dataformats="HWC")
+        return path
