@@ -5,7 +5,11 @@ CPU differentiable renderer, at 64^2, 128^2, 256^2.
 Run by hand: `python benchmarks/bm_dibr.py [--repeats 5] [--no-mitsuba]`. Mitsuba is optional
 (`pip install -e ".[bench]"`); without it its columns say so. Prints one table: seconds per call (best
 of the repeats, after a warm-up), the largest difference of the soft silhouettes against the dense
-version (must be < 1e-5), and the peak resident memory above the row's start (sampled every 2 ms).
+version (must be < 1e-5), and gan3d's peak resident memory for one forward + backward, above the
+process's own, measured in a fresh process per size (sampled every 2 ms).
+
+Mitsuba 3.9 needs LLVM >= 16 for its CPU variants: on Debian 12 (LLVM 14/15) `apt install libllvm19`
+and `export DRJIT_LIBLLVM_PATH=/usr/lib/x86_64-linux-gnu/libLLVM.so.19.1`, or its kernels abort.
 
 Mitsuba renders the same 8 meshes through the same cameras (`orbit_cameras`: 30 degrees up, azimuths
 0, 45, ..., 315, distance 2.5, vertical field of view 60 degrees) with its `llvm_ad_rgb` variant, one
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -170,16 +175,35 @@ class MitsubaScenes:
         return total
 
 
+def meshes_and_faces() -> tuple[torch.Tensor, torch.Tensor]:
+    """The 8 benchmark meshes (an icosphere of 642 vertices, radius 0.7, seeded noise) and their faces."""
+    sphere = trimesh.creation.icosphere(3)
+    verts = torch.tensor(sphere.vertices, dtype=torch.float32) * 0.7
+    noise = torch.randn(N_MESHES, *verts.shape, generator=torch.Generator().manual_seed(0)) * 0.02
+    return verts[None] + noise, torch.tensor(sphere.faces)
+
+
+def peak_of(size: int) -> float:
+    """Peak resident memory (MiB) above the process's own before one forward + backward at `size`²."""
+    meshes, faces = meshes_and_faces()
+    cams = orbit_cameras(30, AZIMUTHS, 2.5, size)
+    with PeakMemory() as memory:
+        v = meshes.clone().requires_grad_(True)
+        out = dibr_render(cams.project(v), faces, v, DibrSettings(size, size))
+        (out.soft_mask.sum() + out.features.sum()).backward()
+    return memory.grown
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-mitsuba", action="store_true", help="skip the Mitsuba 3 columns")
+    parser.add_argument("--peak-of", type=int, help=argparse.SUPPRESS)  # internal: one size's peak, fresh process
     args = parser.parse_args()
-    sphere = trimesh.creation.icosphere(3)
-    verts = torch.tensor(sphere.vertices, dtype=torch.float32) * 0.7
-    faces = torch.tensor(sphere.faces)
-    noise = torch.randn(N_MESHES, *verts.shape, generator=torch.Generator().manual_seed(0)) * 0.02
-    meshes = verts[None] + noise
+    if args.peak_of:
+        print(peak_of(args.peak_of))
+        return
+    meshes, faces = meshes_and_faces()
     mitsuba_note = ""
     use_mitsuba = not args.no_mitsuba
     if use_mitsuba:
@@ -211,8 +235,9 @@ def main() -> None:
             return out.soft_mask.detach()
 
         t_fwd, _ = timed(ours_forward, args.repeats)
-        with PeakMemory() as memory:
-            t_ours, soft = timed(ours, args.repeats)
+        t_ours, soft = timed(ours, args.repeats)
+        command = [sys.executable, __file__, "--peak-of", str(size)]
+        peak = float(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
         if size <= 128:
             # the dense graph for backward holds every (pixel, face) pair: at 128^2 one mesh is ~2 GB, so
             # the batch of 8 is timed as 8 x one mesh there (noted in the table)
@@ -240,7 +265,7 @@ def main() -> None:
             mi_cells = [f"{t_mi_fwd:.3f}", f"{t_mi:.3f}", f"{t_mi_fwd / t_fwd:.1f}x, {t_mi / t_ours:.1f}x"]
         else:
             mi_cells = ["-", "-", "-"]
-        cells = [f"{size}^2", f"{t_fwd:.3f}", f"{t_ours:.3f}", f"{memory.grown:.0f}", *dense_cells, *mi_cells]
+        cells = [f"{size}^2", f"{t_fwd:.3f}", f"{t_ours:.3f}", f"{peak:.0f}", *dense_cells, *mi_cells]
         print("| " + " | ".join(cells) + " |")
 
 

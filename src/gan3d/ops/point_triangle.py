@@ -17,17 +17,21 @@ def point_triangle_distance_2d(points: torch.Tensor, tri: torch.Tensor) -> torch
     full segment distances, which is most of the soft silhouette's cost.
     """
     with torch.no_grad():
-        p = points.detach()[:, None]  # (M, 1, 2)
-        a = tri.detach()  # edge i runs from corner i to corner i + 1
-        ab = a.roll(-1, dims=1) - a
-        ap = p - a
-        t = ((ap * ab).sum(-1) / (ab * ab).sum(-1).clamp(min=1e-12)).clamp(0.0, 1.0)  # (M, 3)
-        edge = (ap - t[..., None] * ab).square().sum(-1).argmin(1)
-        cross = ab[..., 0] * ap[..., 1] - ab[..., 1] * ap[..., 0]  # edge functions: the inside test
+        # x and y apart: reductions over a last dimension of 2 are a slow path on CPU
+        px, py = points[:, 0:1].detach(), points[:, 1:2].detach()  # (M, 1)
+        ax, ay = tri[..., 0].detach(), tri[..., 1].detach()  # (M, 3): edge i runs from corner i to i + 1
+        abx, aby = ax.roll(-1, dims=1) - ax, ay.roll(-1, dims=1) - ay
+        apx, apy = px - ax, py - ay
+        t = ((apx * abx + apy * aby) / (abx * abx + aby * aby).clamp(min=1e-12)).clamp(0.0, 1.0)  # (M, 3)
+        dx, dy = apx - t * abx, apy - t * aby
+        edge = (dx * dx + dy * dy).argmin(1)
+        cross = abx * apy - aby * apx  # edge functions: the inside test
         inside = (cross >= 0).all(1) | (cross <= 0).all(1)
         t_edge = t.gather(1, edge[:, None])
-    rows = torch.arange(len(tri), device=tri.device)
-    start, end = tri[rows, edge], tri[rows, (edge + 1) % 3]
+    # gather, not advanced indexing (a slow path on CPU)
+    start = tri.gather(1, edge.view(-1, 1, 1).expand(-1, 1, 2)).squeeze(1)
+    end = tri.gather(1, ((edge + 1) % 3).view(-1, 1, 1).expand(-1, 1, 2)).squeeze(1)
     closest = start + t_edge * (end - start)
-    distance = (points - closest).square().sum(-1).clamp(min=1e-20).sqrt()
+    offset = points - closest
+    distance = (offset[:, 0] * offset[:, 0] + offset[:, 1] * offset[:, 1]).clamp(min=1e-20).sqrt()
     return torch.where(inside, torch.zeros_like(distance), distance)

@@ -33,7 +33,7 @@ import torch
 
 from gan3d.errors import DataError
 from gan3d.ops.point_triangle import point_triangle_distance_2d
-from gan3d.render.rasterize import RasterSettings, expand_ranges, foreground_weights, rasterize_batch
+from gan3d.render.rasterize import RasterSettings, expand_ranges, foreground_weights, gather_corners, rasterize_batch
 from gan3d.render.texture import TextureFilter, sample_texture
 
 SoftDistance = Literal["euclidean", "squared"]
@@ -108,7 +108,7 @@ def dibr_render(
     features = None
     if attributes is not None:
         images, rows, cols = pixels
-        corner = attributes[images[:, None], faces[fragments.face_index[pixels]]]  # (M, 3, C)
+        corner = gather_corners(attributes, faces, images, fragments.face_index[pixels])  # (M, 3, C)
         value = (weights[..., None].to(corner.dtype) * corner).sum(-2)
         features = corner.new_zeros((*fragments.face_index.shape, attributes.shape[-1])).index_put(pixels, value)
     return DibrRendering(
@@ -181,6 +181,8 @@ def soft_silhouette(
         n_rows = (row_hi[near_background] - row_lo + 1).clamp(min=0)
         pairs_per_face = n_cols * n_rows
         image_offset = image * (height * width)
+        row_free = torch.zeros((n_images * height, width + 1), dtype=torch.int32, device=covered.device)
+        row_free[:, 1:] = (~covered).reshape(n_images * height, width).to(torch.int32).cumsum(1)
     tri2d = tri[keep][..., :2]  # (F', 3, 2), differentiable
     pixel_ids, alphas = [], []
     start = 0
@@ -192,23 +194,29 @@ def soft_silhouette(
         chunk = torch.arange(start, stop, device=faces.device)
         with torch.no_grad():
             face, row = expand_ranges(row_lo[chunk], n_rows[chunk])
-            span, col = expand_ranges(col_lo[chunk][face], n_cols[chunk][face])
-            face, row = chunk[face[span]], row[span]
-            pixel = image_offset[face] + row * width + col
+            face = chunk.index_select(0, face)
+            # drop the (face, row) spans with no uncovered pixel (row prefix sums) before expanding columns
+            line = image.index_select(0, face) * height + row
+            lo, count = col_lo.index_select(0, face), n_cols.index_select(0, face)
+            has_free = row_free[line, lo + count] > row_free[line, lo]
+            spans = torch.nonzero(has_free).squeeze(1)
+            face, row, lo, count = (x.index_select(0, spans) for x in (face, row, lo, count))
+            span, col = expand_ranges(lo, count)
+            face, row = face.index_select(0, span), row.index_select(0, span)
+            pixel = image_offset.index_select(0, face) + row * width + col
             free = free_pixels[pixel]
-            face, row, col, pixel = face[free], row[free], col[free], pixel[free]
+            # boolean-mask indexing is a slow path on CPU: take the kept positions once, then index_select
+            kept = torch.nonzero(free).squeeze(1)
+            face, row, col, pixel = (x.index_select(0, kept) for x in (face, row, col, pixel))
         centre = torch.stack([col, row], -1).to(tri2d.dtype) + 0.5
-        distance = point_triangle_distance_2d(centre, tri2d[face])
+        corners = tri2d.reshape(-1, 6).index_select(0, face).view(-1, 3, 2)
+        distance = point_triangle_distance_2d(centre, corners)
         pixel_ids.append(pixel)
         alphas.append(soft_alpha(distance, settings))
         start = stop
     soft = screen_verts.new_zeros(n_images * height * width)
     if pixel_ids:
-        pixel, alpha = torch.cat(pixel_ids), torch.cat(alphas)
-        pixel, alpha = _nearest_per_pixel(pixel, alpha, settings.knum, len(soft))
-        log_keep = torch.log1p(-alpha.clamp(max=1.0 - 1e-7))
-        log_product = torch.zeros_like(soft).index_add(0, pixel, log_keep)
-        soft = 1.0 - torch.exp(log_product)
+        soft = _union_of_nearest(torch.cat(pixel_ids), torch.cat(alphas), settings.knum, len(soft))
     return torch.where(covered.reshape(-1), torch.ones_like(soft), soft).view(n_images, height, width)
 
 
@@ -232,6 +240,42 @@ def free_pixels_in_boxes(
     c0, c1 = col_lo.clamp(0, width), (col_hi + 1).clamp(0, width)
     count = table[image, r1, c1] - table[image, r0, c1] - table[image, r1, c0] + table[image, r0, c0]
     return torch.where((row_hi >= row_lo) & (col_hi >= col_lo), count, torch.zeros_like(count))
+
+
+DENSE_SLOTS_PER_PAIR = 4  # the (pixel, slot) table may hold this many entries per pair, else sort instead
+
+
+def _union_of_nearest(pixel: torch.Tensor, alpha: torch.Tensor, knum: int, n_pixels: int) -> torch.Tensor:
+    """1 − Π (1 − A_j) over the `knum` largest alphas of each pixel, from (pixel id, alpha) pairs; (n_pixels,).
+
+    When some pixel has more than `knum` pairs, the pairs go into a (pixels with pairs, most pairs) table
+    (ranked within their pixel by one integer sort), zeros elsewhere (a factor of 1), and `topk` picks
+    each row's nearest: cheaper than sorting every pair by alpha. A table that would be much larger than
+    the pairs (a few pixels with very many faces) falls back to `_nearest_per_pixel`.
+    """
+    with torch.no_grad():
+        counts = torch.bincount(pixel, minlength=n_pixels)
+        most = int(counts.max())
+    if most > knum:
+        with torch.no_grad():
+            used = torch.nonzero(counts).squeeze(1)
+            dense = len(used) * most <= DENSE_SLOTS_PER_PAIR * len(pixel) + (1 << 16)
+        if dense:
+            with torch.no_grad():
+                row_of = torch.full((n_pixels,), -1, dtype=torch.long, device=pixel.device)
+                row_of[used] = torch.arange(len(used), device=pixel.device)
+                order = torch.argsort(pixel, stable=True)
+                starts = torch.cumsum(counts[used], 0) - counts[used]
+                rows = row_of[pixel]
+                slot = torch.empty_like(pixel)
+                slot[order] = torch.arange(len(pixel), device=pixel.device) - starts[rows[order]]
+            table = alpha.new_zeros((len(used), most)).index_put((rows, slot), alpha)
+            nearest = table.topk(knum, dim=1, sorted=False).values
+            inside = 1.0 - torch.exp(torch.log1p(-nearest.clamp(max=1.0 - 1e-7)).sum(1))
+            return alpha.new_zeros(n_pixels).index_put((used,), inside)
+        pixel, alpha = _nearest_per_pixel(pixel, alpha, knum, n_pixels)
+    log_keep = torch.log1p(-alpha.clamp(max=1.0 - 1e-7))
+    return 1.0 - torch.exp(alpha.new_zeros(n_pixels).index_add(0, pixel, log_keep))
 
 
 def _nearest_per_pixel(

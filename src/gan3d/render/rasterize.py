@@ -170,7 +170,7 @@ def expand_ranges(start: torch.Tensor, count: torch.Tensor) -> tuple[torch.Tenso
     offset = torch.arange(int(count.sum()), device=count.device) - torch.repeat_interleave(
         torch.cumsum(count, 0) - count, count
     )
-    return item, start[item] + offset
+    return item, start.index_select(0, item) + offset
 
 
 def barycentric_weights(
@@ -207,7 +207,7 @@ def foreground_weights(
     """
     fg = face_index >= 0
     images, rows, cols = torch.nonzero(fg, as_tuple=True)
-    tri = screen_verts[images[:, None], faces[face_index[fg]]]  # (M, 3, 3)
+    tri = gather_corners(screen_verts, faces, images, face_index[fg])  # (M, 3, 3)
     px = cols.to(screen_verts.dtype) + 0.5
     py = rows.to(screen_verts.dtype) + 0.5
     weights, area = _edge_weights(tri[..., 0], tri[..., 1], px, py)
@@ -216,6 +216,17 @@ def foreground_weights(
         inv_z = bary / tri[..., 2]
         bary = inv_z / inv_z.sum(dim=1, keepdim=True)
     return (images, rows, cols), bary
+
+
+def gather_corners(
+    values: torch.Tensor, faces: torch.Tensor, images: torch.Tensor, face_ids: torch.Tensor
+) -> torch.Tensor:
+    """Per-vertex `values` (N, V, C) at the corners of face `face_ids[m]` of image `images[m]`: (M, 3, C).
+
+    One flat `index_select` (advanced indexing with two index tensors is a slow path on CPU)."""
+    n_verts = values.shape[1]
+    flat = (images[:, None] * n_verts + faces.index_select(0, face_ids)).reshape(-1)
+    return values.reshape(-1, values.shape[-1]).index_select(0, flat).view(len(face_ids), 3, -1)
 
 
 def _edge_weights(
