@@ -102,7 +102,7 @@ def test_template_scores_match_a_brute_force_sphere_in_the_truth_grid(root: Path
 
 
 def test_training_learns_beyond_the_template_and_exports(root: Path, tmp_path: Path) -> None:
-    # a short run on 8 objects: the predicted silhouettes beat the template's in the input view and in
+    # a short run on 8 objects: the predicted meshes beat the template in 3D (IoU, Chamfer) and in
     # views the network did not see; the export rebuilds the same network
     torch.manual_seed(0)
     data = _data(root, views=2)
@@ -119,12 +119,11 @@ def test_training_learns_beyond_the_template_and_exports(root: Path, tmp_path: P
     fixed = _data(root, views=3, view_mode="fixed").train_set  # the same views for both, unseen ones too
     evaluation = evaluate_mesh_predictor(module.model, fixed)
     model, template = evaluation.summary["model"], evaluation.summary["template"]
-    assert model["silhouette_iou_input"] > template["silhouette_iou_input"] + 0.08, (model, template)
-    assert model["silhouette_iou_unseen"] > template["silhouette_iou_unseen"] + 0.08, (model, template)
-    assert model["iou_3d"] > template["iou_3d"] + 0.03 and model["chamfer_l1"] < template["chamfer_l1"], (
-        model,
-        template,
-    )
+    # margins about half of what two seeds gave (3D IoU +0.07/+0.09, Chamfer x0.61/0.65, unseen views +0.09)
+    assert model["iou_3d"] > template["iou_3d"] + 0.04, (model, template)
+    assert model["chamfer_l1"] < 0.8 * template["chamfer_l1"], (model, template)
+    assert model["silhouette_iou_unseen"] > template["silhouette_iou_unseen"] + 0.04, (model, template)
+    assert model["silhouette_iou_input"] > template["silhouette_iou_input"], (model, template)
     module.export_pretrained(tmp_path / "export")
     loaded, config = load_pretrained(tmp_path / "export")
     assert config["family"] == "dibr"
