@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import lightning as L
@@ -145,6 +146,13 @@ def test_reconstruct_cli_writes_a_coloured_mesh_and_a_figure(
     mesh = trimesh.load(out, process=False)
     assert len(mesh.vertices) == 162 and mesh.visual.vertex_colors[:, :3].std() > 5
     assert out.with_suffix(".png").exists()
+    report = tmp_path / "eval.json"
+    args = ["evaluate", "--ckpt", str(tmp_path / "export"), "--data", str(root), "--views", "2", "--json", str(report)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "template" in printed and "IoU 3D" in printed
+    result = json.loads(report.read_text())
+    assert len(result["rows"]) == 2 and set(result["per_class"]) == {"chair", "table"}  # one test object each
     assert main(["sample", "--ckpt", str(tmp_path / "export"), "--out", str(tmp_path / "s")]) == 2
     assert "reconstruct" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()

@@ -15,6 +15,8 @@ beat it has learnt nothing about the object.
 
 from __future__ import annotations
 
+import os
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,10 +50,38 @@ class DibrEvaluation:
         rows: one dict per object: id, class_name, and for "model" and "template" each metric of
             `METRICS` (the unseen-view ones are NaN with a single view).
         summary: {"model": {metric: mean}, "template": {...}}.
+        per_class: {class name: {"count": n, "model": {metric: mean}, "template": {...}}}.
     """
 
     rows: list[dict] = field(default_factory=list)
     summary: dict[str, dict[str, float]] = field(default_factory=dict)
+    per_class: dict[str, dict] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """JSON-ready: the conventions, every row, the means."""
+        return {
+            "conventions": __doc__,
+            "rows": self.rows,
+            "summary": self.summary,
+            "per_class": self.per_class,
+        }
+
+
+def dibr_dataset(
+    root: str | os.PathLike[str], image_size: int, split: str = "test", views: int = 4, resolution: int = 32
+) -> ShapeDataset:
+    """The held-out objects as `evaluate_mesh_predictor` reads them: `views` evenly spaced views (the
+    first is the input) with masks and cameras, the `resolution`³ grid, 2,048 surface points."""
+    return ShapeDataset(
+        root,
+        resolution=resolution,
+        split=split,
+        views=views,
+        image_size=image_size,
+        masks=True,
+        cameras=True,
+        surface_points=2048,
+    )
 
 
 def mesh_scores(
@@ -120,5 +150,15 @@ def evaluate_mesh_predictor(
         row["template"] = mesh_scores(template, grey, faces, item, resolution, points, settings)
         result.rows.append(row)
     for source in ("model", "template"):
-        result.summary[source] = {m: float(np.nanmean([r[source][m] for r in result.rows])) for m in METRICS}
+        result.summary[source] = _means(result.rows, source)
+    for name in sorted({r["class_name"] for r in result.rows}):
+        rows = [r for r in result.rows if r["class_name"] == name]
+        means = {source: _means(rows, source) for source in ("model", "template")}
+        result.per_class[name] = {"count": len(rows), **means}
     return result
+
+
+def _means(rows: list[dict], source: str) -> dict[str, float]:
+    with warnings.catch_warnings():  # a metric that is NaN for every row (one view: no unseen views)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return {m: float(np.nanmean([r[source][m] for r in rows])) for m in METRICS}
