@@ -70,5 +70,29 @@ class VoxelGanTester:
         return out
 
 
+@dataclass(frozen=True)
+class DibrNetTester:
+    """DIB-R's single-image predictors (`gan3d.models.dibr_net`): image -> mesh vertices and albedo."""
+
+    batch: int = 2
+
+    def build(self, name: str) -> nn.Module:
+        model = get_model(name, template_level=2)
+        for head in (model.offset_head, model.color_head):  # off the zero start, so outputs depend on input
+            nn.init.normal_(head[-1].weight, 0, 0.01)
+        return model
+
+    def inputs(self, model: nn.Module) -> dict[str, Any]:
+        size = model.config["image_size"]
+        return {"images": torch.rand(self.batch, 3, size, size, generator=torch.Generator().manual_seed(0))}
+
+    def forward(self, model: nn.Module, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
+        verts, albedo = model(inputs["images"])
+        n_verts = model.template.shape[0]
+        assert verts.shape == (self.batch, n_verts, 3) and albedo.shape == verts.shape
+        assert 0 <= albedo.min() and albedo.max() <= 1
+        return {"verts": verts, "albedo": albedo}
+
+
 # the module that defines a family's builders -> its tester
-TESTERS: dict[str, Tester] = {"gan3d.models.vae_gan": VoxelGanTester()}
+TESTERS: dict[str, Tester] = {"gan3d.models.vae_gan": VoxelGanTester(), "gan3d.models.dibr_net": DibrNetTester()}

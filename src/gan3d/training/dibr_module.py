@@ -98,7 +98,11 @@ class DibrModule(L.LightningModule):
         settings = DibrSettings(*size, sigmainv=self.hparams.sigmainv, boxlen=self.hparams.boxlen)
         flat = cameras.reshape(batch * views)
         expand = lambda x: x[:, None].expand(batch, views, *x.shape[1:]).reshape(batch * views, *x.shape[1:])  # noqa: E731
-        colour, soft, hard = render_headlit(expand(verts), self.model.faces, expand(albedo), flat, settings)
+        # the renderer in float32 under any autocast (bf16-mixed): bf16 screen coordinates would be off by
+        # pixels at 64 px, and the z-buffer's choices would flicker
+        with torch.autocast(device_type=verts.device.type, enabled=False):
+            verts, albedo = verts.float(), albedo.float()
+            colour, soft, hard = render_headlit(expand(verts), self.model.faces, expand(albedo), flat, settings)
         return colour.view(batch, views, *size, 3), soft.view(batch, views, *size), hard.view(batch, views, *size)
 
     def losses(self, batch: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
