@@ -156,3 +156,32 @@ def test_reconstruct_cli_writes_a_coloured_mesh_and_a_figure(
     assert main(["sample", "--ckpt", str(tmp_path / "export"), "--out", str(tmp_path / "s")]) == 2
     assert "reconstruct" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()
+
+
+def test_adversarial_training_steps_the_critic_and_the_predictor(root: Path, tmp_path: Path) -> None:
+    from gan3d.models.dibr_net import RenderCritic
+
+    critic = RenderCritic(SIZE)
+    images = torch.rand(3, 3, SIZE, SIZE)
+    score, features = critic(images)
+    assert score.shape == (3,) and len(features) == 3 and features[-1].shape[-2:] == (4, 4)
+    with pytest.raises(ConfigError, match="adv_weight"):
+        DibrModule(percep_weight=1.0)
+
+    torch.manual_seed(0)
+    data = _data(root, views=2)
+    kwargs = {"image_size": SIZE, "template_level": 2}
+    module = DibrModule(model_kwargs=kwargs, lr=1e-3, adv_weight=0.05, percep_weight=0.5, preview_every_n_epochs=0)
+    assert module.critic is not None and not module.automatic_optimization
+    before = {
+        "critic": [p.detach().clone() for p in module.critic.parameters()],
+        "model": [p.detach().clone() for p in module.model.parameters()],
+    }
+    trainer = L.Trainer(max_epochs=2, default_root_dir=tmp_path, enable_progress_bar=False, logger=False)
+    trainer.fit(module, data.train_dataloader())
+    for name, params in (("critic", module.critic.parameters()), ("model", module.model.parameters())):
+        moved = [not torch.equal(a, b) for a, b in zip(before[name], params, strict=True)]
+        assert sum(moved) >= len(moved) // 2, name  # both were stepped (zero-initialised heads aside)
+    logged = trainer.callback_metrics
+    for key in ("adversarial", "perceptual", "critic_wasserstein", "gradient_penalty"):
+        assert torch.isfinite(logged[f"train/{key}"]), key

@@ -101,3 +101,31 @@ def dibr_net_64(**overrides: Any) -> DibrNet:
 def dibr_net_128(**overrides: Any) -> DibrNet:
     """The same on 128 px images (the paper trains at 256 px on a GPU; `image_size: 256` overrides)."""
     return DibrNet(**{"image_size": 128, **overrides})
+
+
+class RenderCritic(nn.Module):
+    """The WGAN-GP critic of §3.3's adversarial loss: an RGB render (B, 3, S, S) in [0, 1] → a score (B,)
+    and the activations of each block (for the critic-feature perceptual loss).
+
+    Strided convolutions down to 4 × 4 with LeakyReLU and no normalisation (WGAN-GP's gradient penalty
+    is per sample, which batch statistics would break), then a linear score.
+    """
+
+    def __init__(self, image_size: int = 64, base_channels: int = 32) -> None:
+        super().__init__()
+        if image_size < 16 or image_size & (image_size - 1):
+            raise ConfigError(f"image_size must be a power of two >= 16, got {image_size}")
+        blocks: list[nn.Module] = []
+        channels, width, size = 3, base_channels, image_size
+        while size > 4:
+            blocks.append(nn.Sequential(nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2)))
+            channels, width, size = width, min(width * 2, 512), size // 2
+        self.blocks = nn.ModuleList(blocks)
+        self.score = nn.Linear(channels * 16, 1)
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        features, x = [], images * 2.0 - 1.0
+        for block in self.blocks:
+            x = block(x)
+            features.append(x)
+        return self.score(x.flatten(1))[:, 0], features

@@ -25,7 +25,7 @@ import torch
 from gan3d.errors import ConfigError
 from gan3d.losses.mesh_regularizers import interior_edges, laplacian_loss, smoothness_loss, uniform_laplacian
 from gan3d.losses.silhouette import color_l1_loss, silhouette_iou_loss
-from gan3d.models.dibr_net import DibrNet
+from gan3d.models.dibr_net import DibrNet, RenderCritic
 from gan3d.registry import get_model
 from gan3d.render.dibr import DibrSettings
 from gan3d.render.headlit import render_headlit
@@ -41,6 +41,13 @@ class DibrModule(L.LightningModule):
         iou_weight, color_weight, laplacian_weight, smoothness_weight: the loss weights.
         sigmainv: DIB-R's soft-silhouette sharpness (per pixel², `DibrSettings`) at the image size.
         boxlen: how far (pixels) a face's soft silhouette reaches.
+        adv_weight: weight of §3.3's adversarial term −D(render) for the predictor (0: no critic). With a
+            critic the module trains a WGAN-GP `RenderCritic` on the renders against the views, one critic
+            step per predictor step (manual optimisation).
+        percep_weight: weight of the critic-feature perceptual term: mean L1 between the critic's block
+            activations of the render and of the true view (needs adv_weight > 0, which trains the critic).
+        gp_weight: WGAN-GP's gradient-penalty weight (10, Gulrajani et al.).
+        lr_critic: the critic's Adam learning rate (betas 0.5, 0.9 as WGAN-GP).
         preview_every_n_epochs: a sheet of input | render from the input view | from another view in
             TensorBoard every N epochs (0: none).
         class_names: the data's classes (kept in exports).
@@ -60,14 +67,25 @@ class DibrModule(L.LightningModule):
         smoothness_weight: float = 0.001,
         sigmainv: float = 1.0,
         boxlen: float = 3.0,
+        adv_weight: float = 0.0,
+        percep_weight: float = 0.0,
+        gp_weight: float = 10.0,
+        lr_critic: float = 1e-4,
         preview_every_n_epochs: int = 10,
         class_names: list[str] | None = None,
     ) -> None:
         super().__init__()
-        if min(iou_weight, color_weight, laplacian_weight, smoothness_weight) < 0 or sigmainv <= 0:
+        weights = (iou_weight, color_weight, laplacian_weight, smoothness_weight, adv_weight, percep_weight)
+        if min(weights) < 0 or sigmainv <= 0:
             raise ConfigError("loss weights must be >= 0 and sigmainv > 0")
+        if percep_weight > 0 and adv_weight == 0:
+            raise ConfigError("percep_weight needs a trained critic: set adv_weight > 0 too")
         self.save_hyperparameters()
         self.model: DibrNet = get_model(model, **(model_kwargs or {}))  # type: ignore[assignment]
+        self.critic: RenderCritic | None = None
+        if adv_weight > 0:
+            self.critic = RenderCritic(self.model.image_size)
+            self.automatic_optimization = False
         faces = self.model.faces
         edge, opposite = interior_edges(faces)
         self.register_buffer("edge", edge, persistent=False)
@@ -79,8 +97,12 @@ class DibrModule(L.LightningModule):
         if self.hparams.class_names is None and getattr(datamodule, "classes", None) is not None:
             self.hparams.class_names = list(datamodule.classes)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.model.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+    def configure_optimizers(self) -> torch.optim.Optimizer | list[torch.optim.Optimizer]:
+        hp = self.hparams
+        predictor = torch.optim.Adam(self.model.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+        if self.critic is None:
+            return predictor
+        return [predictor, torch.optim.Adam(self.critic.parameters(), lr=hp.lr_critic, betas=(0.5, 0.9))]
 
     def configure_callbacks(self) -> list[L.Callback]:
         from gan3d.training.dibr_previews import DibrPreviewCallback
@@ -132,11 +154,52 @@ class DibrModule(L.LightningModule):
         return terms, {"colour": colour, "soft": soft, "hard": hard, "masks": masks, "target": target}
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        terms, _ = self.losses(batch)
+        terms, out = self.losses(batch)
         n = len(batch["images"])
+        if self.critic is not None:
+            terms.update(self._adversarial_step(terms["loss"], out))
         for name, value in terms.items():
             self.log(f"train/{name}", value, on_step=True, on_epoch=True, batch_size=n, prog_bar=name == "loss")
         return terms["loss"]
+
+    def _adversarial_step(self, loss: torch.Tensor, out: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """One WGAN-GP critic step on the renders vs the views, then the predictor's step with
+        `loss` − adv_weight · D(render) + percep_weight · critic-feature L1. Returns the logged terms."""
+        from gan3d.losses.adversarial import gradient_penalty
+
+        assert self.critic is not None
+        hp = self.hparams
+        predictor_opt, critic_opt = self.optimizers()  # type: ignore[misc]
+        fake = out["colour"].flatten(0, 1).permute(0, 3, 1, 2)  # (B V, 3, H, W) on white
+        real = out["target"].flatten(0, 1).permute(0, 3, 1, 2)
+
+        def score(x: torch.Tensor) -> torch.Tensor:
+            return self.critic(x)[0]  # type: ignore[misc]
+
+        critic_loss = score(fake.detach()).mean() - score(real).mean()
+        penalty = gradient_penalty(score, real, fake.detach())
+        critic_opt.zero_grad()
+        self.manual_backward(critic_loss + hp.gp_weight * penalty)
+        critic_opt.step()
+
+        fake_score, fake_features = self.critic(fake)
+        with torch.no_grad():
+            _, real_features = self.critic(real)
+        adversarial = -fake_score.mean()
+        perceptual = torch.stack(
+            [(f - r).abs().mean() for f, r in zip(fake_features, real_features, strict=True)]
+        ).mean()
+        total = loss + hp.adv_weight * adversarial + hp.percep_weight * perceptual
+        predictor_opt.zero_grad()
+        self.manual_backward(total)
+        predictor_opt.step()
+        return {
+            "loss": total.detach(),
+            "adversarial": adversarial.detach(),
+            "perceptual": perceptual.detach(),
+            "critic_wasserstein": -critic_loss.detach(),
+            "gradient_penalty": penalty.detach(),
+        }
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         terms, out = self.losses(batch)
