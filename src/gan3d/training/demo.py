@@ -42,11 +42,12 @@ class DemoSettings:
     kl_weight: float = 0.5
     adv_weight: float = 0.3
     # the grid's negative log-likelihood: §2.6.1's L2 on probabilities loses thin parts (60 epochs, one run:
-    # chair legs IoU 0.09 with "l2", 0.31 with "bce" at weight 0.025; benchmarks/demo_recon_losses.py,
-    # README "Thin parts"). The summed BCE is ~40x the L2 norm; weight 0.025 keeps the L2 run's balance with
-    # KL and the adversarial term: at weight 1 the latents drift from the prior (KL 98 vs 4.5) and only 45%
-    # of random samples are recognised (83% at 0.025; chair IoU 0.64 vs 0.60).
-    recon_weight: float = 0.025
+    # chair legs IoU 0.09 with "l2", 0.37 with "bce" at weight 0.05; benchmarks/demo_recon_losses.py,
+    # README "Thin parts"). The summed BCE is ~40x the L2 norm, so its weight sets the balance with KL and
+    # the adversarial term: weight 0.05 reaches chair 0.617 / table 0.659 with 70% of random samples
+    # recognised; 0.025 keeps 83% recognised but misses the chair target (0.599 and 0.581 in two runs);
+    # at weight 1 the latents drift from the prior (KL 98 vs 4.5) and only 45% are recognised.
+    recon_weight: float = 0.05
     recon_loss: str = "bce"
     recon_pos_weight: float = 0.5
     focal_gamma: float = 2.0
