@@ -22,6 +22,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gan3d.losses.silhouette import color_l1_loss, silhouette_iou_loss  # noqa: E402
+from gan3d.models.dibr_net import DibrPrediction  # noqa: E402
 from gan3d.structures.cameras import orbit_cameras  # noqa: E402
 from gan3d.training.dibr_module import DibrModule  # noqa: E402
 
@@ -45,12 +46,13 @@ def step_times(module: DibrModule, data: dict, precision: str) -> dict[str, floa
     out: dict[str, float] = {}
     t0 = time.perf_counter()
     with autocast:
-        verts, albedo = module.model(data["images"][:, 0])
+        prediction = module.model(data["images"][:, 0])
+    verts, albedo = prediction.verts, prediction.albedo
     t1 = time.perf_counter()
     # the renderer's backward apart: cut the graph at the predicted mesh
     mesh_verts = verts.detach().float().requires_grad_(True)
     mesh_albedo = albedo.detach().float().requires_grad_(True)
-    colour, soft, hard = module.render_views(mesh_verts, mesh_albedo, data["cameras"])
+    colour, soft, hard = module.render_views(DibrPrediction(mesh_verts, mesh_albedo), data["cameras"])
     t2 = time.perf_counter()
     masks = data["masks"][:, :, 0]
     target = data["images"].permute(0, 1, 3, 4, 2)

@@ -77,9 +77,13 @@ class DibrNetTester:
     batch: int = 2
 
     def build(self, name: str) -> nn.Module:
-        model = get_model(name, template_level=2)
+        overrides = {"template_level": 2}
+        if "texture" in name:
+            overrides["texture_size"] = 16
+        model = get_model(name, **overrides)
         for head in (model.offset_head, model.color_head):  # off the zero start, so outputs depend on input
-            nn.init.normal_(head[-1].weight, 0, 0.01)
+            last = [m for m in head.modules() if isinstance(m, (nn.Linear, nn.Conv2d))][-1]
+            nn.init.normal_(last.weight, 0, 0.01)
         return model
 
     def inputs(self, model: nn.Module) -> dict[str, Any]:
@@ -87,11 +91,17 @@ class DibrNetTester:
         return {"images": torch.rand(self.batch, 3, size, size, generator=torch.Generator().manual_seed(0))}
 
     def forward(self, model: nn.Module, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
-        verts, albedo = model(inputs["images"])
-        n_verts = model.template.shape[0]
-        assert verts.shape == (self.batch, n_verts, 3) and albedo.shape == verts.shape
-        assert 0 <= albedo.min() and albedo.max() <= 1
-        return {"verts": verts, "albedo": albedo}
+        prediction = model(inputs["images"])
+        verts, n_verts = prediction.verts, model.template.shape[0]
+        assert verts.shape == (self.batch, n_verts, 3)
+        colour = prediction.albedo if model.color == "vertex" else prediction.texture
+        size = model.config["texture_size"]
+        assert colour.shape == ((self.batch, n_verts, 3) if model.color == "vertex" else (self.batch, 3, size, size))
+        assert 0 <= colour.min() and colour.max() <= 1
+        out = {"verts": verts, "colour": colour}
+        if prediction.light is not None:
+            out["light"] = prediction.light
+        return out
 
 
 # the module that defines a family's builders -> its tester

@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from gan3d.errors import ConfigError
+from gan3d.models.dibr_net import DibrNet, DibrPrediction
 from gan3d.pipelines.loading import LoadedModel, ReconstructRequest, SampleRequest
 
 __all__ = ["for_inference", "reconstruct_to_files", "sample_to_folder"]
@@ -27,11 +28,8 @@ def sample_to_folder(loaded: LoadedModel, request: SampleRequest) -> int:
 
 
 @torch.no_grad()
-def predict_mesh(
-    loaded: LoadedModel, request: ReconstructRequest
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(verts (V, 3), faces (F, 3), vertex colours (V, 3) in [0, 1], the network's input (S, S, 3)) of
-    the first photo of `request`."""
+def predict_mesh(loaded: LoadedModel, request: ReconstructRequest) -> tuple[DibrPrediction, np.ndarray]:
+    """(the prediction of batch 1, the network's input (S, S, 3)) of the first photo of `request`."""
     from gan3d.data.photos import prepare_photo
     from gan3d.io.images import load_view_image
 
@@ -44,30 +42,27 @@ def predict_mesh(
         image = prepare_photo(path, size).image
     else:
         image = load_view_image(path, size=size)
-    verts, albedo = model(image[None].float())
-    faces = model.faces  # type: ignore[attr-defined]
-    return verts[0].numpy(), faces.numpy(), albedo[0].numpy(), image.numpy().transpose(1, 2, 0)
+    return model(image[None].float()), image.numpy().transpose(1, 2, 0)
 
 
 def reconstruct_to_files(loaded: LoadedModel, request: ReconstructRequest) -> int:
-    """The coloured mesh at `request.out` (vertex colours: PLY / OBJ / GLB keep them) and a figure
-    (`.png` beside it): the input, then the mesh rendered by DIB-R from four azimuths."""
+    """The coloured mesh at `request.out` (vertex colours: PLY / OBJ / GLB keep them; a texture: OBJ
+    (+ MTL + PNG) / GLB) and a figure (`.png` beside it): the input, then the mesh rendered by DIB-R from
+    four azimuths."""
     from PIL import Image
 
     from gan3d.export.mesh import export_mesh
     from gan3d.files import atomic_path
     from gan3d.render.dibr import DibrSettings
-    from gan3d.render.headlit import render_headlit
     from gan3d.structures.cameras import orbit_cameras
-    from gan3d.structures.mesh import Mesh
 
-    verts, faces, colours, shown = predict_mesh(loaded, request)
-    export_mesh(Mesh(verts, faces, vertex_colors=colours.astype(np.float32)), request.out)
+    model: DibrNet = loaded.model  # type: ignore[assignment]
+    prediction, shown = predict_mesh(loaded, request)
+    export_mesh(model.to_mesh(prediction), request.out)
     size = shown.shape[0]
     cameras = orbit_cameras(30.0, torch.tensor(FIGURE_AZIMUTHS), 2.5, size)
-    n = len(FIGURE_AZIMUTHS)
-    v, c = torch.as_tensor(verts)[None].expand(n, -1, -1), torch.as_tensor(colours)[None].expand(n, -1, -1)
-    colour, _, _ = render_headlit(v, torch.as_tensor(faces), c, cameras, DibrSettings(size, size))
+    with torch.no_grad():
+        colour, _, _ = model.render(prediction.repeat_views(len(FIGURE_AZIMUTHS)), cameras, DibrSettings(size, size))
     row = np.concatenate([shown, *colour.numpy()], axis=1)
     with atomic_path(request.out.with_suffix(".png")) as tmp:
         Image.fromarray((row.clip(0, 1) * 255).astype(np.uint8)).save(tmp, format="PNG")

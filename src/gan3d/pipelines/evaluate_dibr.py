@@ -26,9 +26,8 @@ from gan3d.data.datasets import ShapeDataset, collate_items
 from gan3d.data.voxelize import voxelize
 from gan3d.losses.silhouette import color_l1_loss
 from gan3d.metrics.chamfer import chamfer_distance, f_score
-from gan3d.models.dibr_net import DibrNet
+from gan3d.models.dibr_net import DibrNet, DibrPrediction
 from gan3d.render.dibr import DibrSettings
-from gan3d.render.headlit import render_headlit
 from gan3d.structures.mesh import Mesh, sample_surface
 
 METRICS = (
@@ -85,16 +84,16 @@ def dibr_dataset(
 
 
 def mesh_scores(
-    verts: torch.Tensor,
-    albedo: torch.Tensor,
-    faces: torch.Tensor,
+    model: DibrNet,
+    prediction: DibrPrediction,
     item: dict,
     resolution: int,
     n_points: int,
     settings: DibrSettings,
 ) -> dict[str, float]:
-    """The `METRICS` of one predicted mesh (verts, albedo (V, 3) in the cameras' world frame) against one
-    dataset item (images (Vw, 3, H, W), masks, cameras (Vw,), voxels, voxel_to_world, points)."""
+    """The `METRICS` of one predicted mesh (a `DibrPrediction` of batch 1, on the CPU like `model`) against
+    one dataset item (images (Vw, 3, H, W), masks, cameras (Vw,), voxels, voxel_to_world, points)."""
+    verts, faces = prediction.verts[0], model.faces
     to_voxel = torch.linalg.inv(item["voxel_to_world"].double()).numpy()
     v = verts.detach().double().numpy()
     in_grid = v @ to_voxel[:3, :3].T + to_voxel[:3, 3]
@@ -106,9 +105,7 @@ def mesh_scores(
     target = item["points"][None].float()
     cameras = item["cameras"]
     n_views = cameras.batch_shape[0]
-    colour, _, hard = render_headlit(
-        verts[None].expand(n_views, -1, -1), faces, albedo[None].expand(n_views, -1, -1), cameras, settings
-    )
+    colour, _, hard = model.render(prediction.repeat_views(n_views), cameras, settings)
     masks = item["masks"][:, 0] > 0.5
     target_rgb = item["images"].permute(0, 2, 3, 1)
     sil = ((hard & masks).flatten(1).sum(1) / (hard | masks).flatten(1).sum(1).clamp(min=1)).tolist()
@@ -130,24 +127,22 @@ def mesh_scores(
 def evaluate_mesh_predictor(
     model: DibrNet, dataset: ShapeDataset, n_points: int | None = None, sigmainv: float = 1.0
 ) -> DibrEvaluation:
-    """Score `model` on every object of `dataset` (module docstring) against the template baseline."""
-    model.eval()
-    device = next(model.parameters()).device
-    template = model.template.cpu()
-    grey = torch.full_like(template, 0.5)
-    faces = model.faces.cpu()
+    """Score `model` on every object of `dataset` (module docstring) against the template baseline. The
+    model is put in eval mode on the CPU, where the voxeliser and the metrics run."""
+    model.eval().cpu()
+    template = model.template_prediction()
     result = DibrEvaluation()
     for index in range(len(dataset)):
         item = dataset[index]
         batch = collate_items([item])
-        verts, albedo = model(batch["images"][:, 0].to(device))
+        prediction = model(batch["images"][:, 0])
         cameras = item["cameras"]
         settings = DibrSettings(int(cameras.height), int(cameras.width), sigmainv=sigmainv)
         resolution = item["voxels"].shape[-1]
         points = n_points or len(item["points"])
         row = {"id": item["id"], "class_name": item["class_name"]}
-        row["model"] = mesh_scores(verts[0].cpu(), albedo[0].cpu(), faces, item, resolution, points, settings)
-        row["template"] = mesh_scores(template, grey, faces, item, resolution, points, settings)
+        row["model"] = mesh_scores(model, prediction, item, resolution, points, settings)
+        row["template"] = mesh_scores(model, template, item, resolution, points, settings)
         result.rows.append(row)
     for source in ("model", "template"):
         result.summary[source] = _means(result.rows, source)

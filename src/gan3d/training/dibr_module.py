@@ -25,10 +25,9 @@ import torch
 from gan3d.errors import ConfigError
 from gan3d.losses.mesh_regularizers import interior_edges, laplacian_loss, smoothness_loss, uniform_laplacian
 from gan3d.losses.silhouette import color_l1_loss, silhouette_iou_loss
-from gan3d.models.dibr_net import DibrNet, RenderCritic
+from gan3d.models.dibr_net import DibrNet, DibrPrediction, RenderCritic
 from gan3d.registry import get_model
 from gan3d.render.dibr import DibrSettings
-from gan3d.render.headlit import render_headlit
 from gan3d.structures.cameras import Cameras
 
 
@@ -111,28 +110,27 @@ class DibrModule(L.LightningModule):
         return [DibrPreviewCallback(every_n_epochs=every)] if every > 0 else []
 
     def render_views(
-        self, verts: torch.Tensor, albedo: torch.Tensor, cameras: Cameras
+        self, prediction: DibrPrediction, cameras: Cameras
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Render B predicted meshes (verts, albedo (B, V_mesh, 3)) through their V cameras each
-        (`cameras` (B, V)): (colour (B, V, H, W, 3), soft (B, V, H, W), hard (B, V, H, W))."""
+        """Render B predicted meshes through their V cameras each (`cameras` (B, V)):
+        (colour (B, V, H, W, 3), soft (B, V, H, W), hard (B, V, H, W))."""
         batch, views = cameras.batch_shape
         size = (int(cameras.height), int(cameras.width))
         settings = DibrSettings(*size, sigmainv=self.hparams.sigmainv, boxlen=self.hparams.boxlen)
         flat = cameras.reshape(batch * views)
-        expand = lambda x: x[:, None].expand(batch, views, *x.shape[1:]).reshape(batch * views, *x.shape[1:])  # noqa: E731
         # the renderer in float32 under any autocast (bf16-mixed): bf16 screen coordinates would be off by
         # pixels at 64 px, and the z-buffer's choices would flicker
-        with torch.autocast(device_type=verts.device.type, enabled=False):
-            verts, albedo = verts.float(), albedo.float()
-            colour, soft, hard = render_headlit(expand(verts), self.model.faces, expand(albedo), flat, settings)
+        with torch.autocast(device_type=prediction.verts.device.type, enabled=False):
+            colour, soft, hard = self.model.render(prediction.float().repeat_views(views), flat, settings)
         return colour.view(batch, views, *size, 3), soft.view(batch, views, *size), hard.view(batch, views, *size)
 
     def losses(self, batch: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
         """(loss terms, render outputs) of a batch: images (B, V, 3, H, W), masks (B, V, 1, H, W),
         cameras (B, V)."""
         images, masks, cameras = batch["images"], batch["masks"][:, :, 0], batch["cameras"]
-        verts, albedo = self.model(images[:, 0])
-        colour, soft, hard = self.render_views(verts, albedo, cameras)
+        prediction = self.model(images[:, 0])
+        verts = prediction.verts
+        colour, soft, hard = self.render_views(prediction, cameras)
         target = images.permute(0, 1, 3, 4, 2)  # (B, V, H, W, 3)
         both = hard & (masks > 0.5)
         if self._laplacian is None or self._laplacian.device != verts.device:

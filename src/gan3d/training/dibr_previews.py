@@ -49,8 +49,7 @@ class DibrPreviewCallback(L.Callback):
         model = pl_module.model  # type: ignore[attr-defined]
         was_training = model.training
         model.eval()
-        verts, albedo = model(batch["images"][:, 0])
-        colour, _, _ = pl_module.render_views(verts, albedo, batch["cameras"])  # type: ignore[attr-defined]
+        colour, _, _ = pl_module.render_views(model(batch["images"][:, 0]), batch["cameras"])  # type: ignore[attr-defined]
         if was_training:
             model.train()
         images = batch["images"].permute(0, 1, 3, 4, 2)  # (B, V, H, W, 3)
