@@ -5,9 +5,10 @@ u is the longitude around a pole, v the latitude (v up, `gan3d.structures.mesh`'
 the pole, v = 0 at its antipode). The pole is the vertex nearest the chosen axis, so the cap around it is
 a fan of faces with a corner on the pole (a face with the pole *inside* it has no proper UV triangle).
 Faces that straddle the seam (longitude ±180°) get their low-u corners shifted by one turn, and a corner
-on a pole takes the mean longitude of its face's other corners; u is then rescaled into [0, 1], so every face maps to its own, unflipped patch of
-the image. Vertices whose corners got different UVs are duplicated (as trimesh and glTF do), and the
-atlas says which template vertex each UV vertex is a copy of, so the geometry stays the template's.
+on a pole takes the mean longitude of its face's other corners; u is then rescaled into [0, 1], so every
+face maps to its own, unflipped patch of the image. Vertices whose corners got different UVs are
+duplicated (as trimesh and glTF do), and the atlas says which template vertex each UV vertex is a copy
+of, so the geometry stays the template's.
 """
 
 from __future__ import annotations
