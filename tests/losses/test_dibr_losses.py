@@ -77,3 +77,14 @@ def test_laplacian_hand_computed_and_translation_invariant() -> None:
         dense.sum(1), torch.zeros(len(sphere.vertices), dtype=F64)
     )  # rows of I - D^-1 A sum to 0
     assert (dense.diagonal() == 1).all()
+
+
+def test_feature_l1_is_the_mean_over_layers_of_the_mean_absolute_difference() -> None:
+    from gan3d.losses.perceptual import feature_l1
+
+    a = [torch.tensor([[1.0, 2.0]]), torch.tensor([[[0.0, 0.0], [0.0, 4.0]]])]
+    b = [torch.tensor([[0.0, 0.0]]), torch.tensor([[[1.0, 0.0], [0.0, 0.0]]])]
+    # layer 1: (1 + 2) / 2 = 1.5; layer 2: (1 + 4) / 4 = 1.25; mean 1.375
+    assert float(feature_l1(a, b)) == pytest.approx(1.375)
+    with pytest.raises(ValueError, match="same"):
+        feature_l1(a, b[:1])

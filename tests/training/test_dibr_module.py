@@ -224,8 +224,35 @@ def test_adversarial_training_steps_the_critic_and_the_predictor(root: Path, tmp
         moved = [not torch.equal(a, b) for a, b in zip(before[name], params, strict=True)]
         assert sum(moved) >= len(moved) // 2, name  # both were stepped (zero-initialised heads aside)
     logged = trainer.callback_metrics
-    for key in ("adversarial", "perceptual", "critic_wasserstein", "gradient_penalty"):
+    for key in ("adversarial", "perceptual_critic", "critic_wasserstein", "gradient_penalty"):
         assert torch.isfinite(logged[f"train/{key}"]), key
+
+
+def test_vgg_perceptual_term_from_a_local_weights_file(
+    root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the VGG half of §3.3's perceptual loss: read from a local file (random weights here: gan3d never
+    # downloads), it is added to the loss without a critic and its gradient reaches the predictor
+    from gan3d.models.vgg import Vgg16Features
+
+    torch.save({f"features.{k}": v for k, v in Vgg16Features().features.state_dict().items()}, tmp_path / "vgg.pth")
+    with pytest.raises(ConfigError, match="vgg_weights"):
+        DibrModule(percep_weight=1.0)
+    kwargs = {"image_size": SIZE, "template_level": 2}
+    module = DibrModule(model_kwargs=kwargs, percep_weight=1.0, vgg_weights=str(tmp_path / "vgg.pth"))
+    assert module.automatic_optimization and not any("vgg" in k for k in module.state_dict())
+    batch = next(iter(_data(root, views=2).train_dataloader()))
+    terms, _ = module.losses(batch)
+    plain, _ = DibrModule(model_kwargs=kwargs).losses(batch)
+    assert float(terms["perceptual_vgg"]) > 0
+    torch.testing.assert_close(terms["loss"] - plain["loss"], terms["perceptual_vgg"])  # same init: seeded zero heads
+    module.model.zero_grad()
+    terms["perceptual_vgg"].backward()
+    assert module.model.offset_head[-1].bias.grad.abs().sum() > 0
+    code = main(["train", "--config", str(Path(__file__).resolve().parents[2] / "configs" / "dibr_single_view.yaml"),
+                 "--model.percep_weight", "1", "--vgg-weights", str(tmp_path / "none.pth")])  # fmt: skip
+    assert code == 2
+    assert "none.pth: no such VGG16 weights file" in capsys.readouterr().err
 
 
 @pytest.mark.slow

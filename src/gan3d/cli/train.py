@@ -22,6 +22,7 @@ from typing import Any
 # the classes of configs that predate `class_path` (every one of them trained the voxel family)
 LEGACY_MODEL = "gan3d.training.vae_gan_module.VaeGanModule"
 LEGACY_DATA = "gan3d.data.datamodule.ShapeDataModule"
+ALIASES = {"--vgg-weights": "--model.vgg_weights"}  # short options for model arguments several families take
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,7 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         add_help=False,
         help="train a model from a YAML config (Lightning CLI overrides allowed)",
         description="Everything after `train` goes to Lightning's CLI: --config FILE, --model.*, --data.*, "
-        "--trainer.*, and --ckpt_path (a .ckpt, or 'last' to resume the latest run of this config).",
+        "--trainer.*, and --ckpt_path (a .ckpt, or 'last' to resume the latest run of this config). "
+        "--vgg-weights PATH is short for --model.vgg_weights PATH (a local VGG16 file for perceptual losses).",
     )
     parser.add_argument("cli_args", nargs=argparse.REMAINDER)
     parser.set_defaults(run=run)
@@ -80,6 +82,7 @@ def _migrated_argv(argv: Sequence[str], scratch: Path) -> list[str]:
 
 def train(argv: Sequence[str]) -> int:
     """Parse `argv` with Lightning's CLI (subclass mode), then fit (resuming from `--ckpt_path` when given)."""
+    argv = [ALIASES.get(arg, arg) for arg in argv]
     with tempfile.TemporaryDirectory(prefix="gan3d-config-") as scratch:
         return _train(_migrated_argv(argv, Path(scratch)))
 
@@ -120,6 +123,8 @@ def _train(argv: list[str]) -> int:
             cli = _make_cli(Gan3dCLI, argv)
     except ArgumentError as err:  # a bad option or value: the parser's own message, on one line
         raise ConfigError(f"train: {' '.join(str(err).split())[:400]}") from None
+    except ValueError as err:  # a class refused its arguments; jsonargparse wraps the error it raised
+        raise _our_error(err) or ConfigError(f"train: {' '.join(str(err).split())[:400]}") from None
     ckpt = cli.config.get("ckpt_path")
     if ckpt == "last":
         ckpt = _last_checkpoint(cli.trainer)
@@ -128,6 +133,24 @@ def _train(argv: list[str]) -> int:
     except MisconfigurationException as err:  # e.g. resuming past --trainer.max_epochs: say it in one line
         raise ConfigError(" ".join(str(err).split())) from None
     return 0
+
+
+def _our_error(err: BaseException) -> BaseException | None:
+    """The first gan3d error (a `Gan3dError`: its message names the file or the setting) that `err` was
+    raised from or during, or None."""
+    from gan3d.errors import Gan3dError
+
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [err]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, Gan3dError):
+            return current
+        stack += [current.__cause__, current.__context__]
+    return None
 
 
 def _make_cli(cli_class: type, argv: list[str]):  # noqa: ANN202

@@ -25,7 +25,9 @@ import torch
 from gan3d.errors import ConfigError
 from gan3d.losses.mesh_regularizers import interior_edges, laplacian_loss, smoothness_loss, uniform_laplacian
 from gan3d.losses.silhouette import color_l1_loss, silhouette_iou_loss
+from gan3d.losses.perceptual import feature_l1
 from gan3d.models.dibr_net import DibrNet, DibrPrediction, RenderCritic
+from gan3d.models.vgg import Vgg16Features, load_vgg16
 from gan3d.registry import get_model
 from gan3d.render.dibr import DibrSettings
 from gan3d.structures.cameras import Cameras
@@ -43,8 +45,12 @@ class DibrModule(L.LightningModule):
         adv_weight: weight of §3.3's adversarial term −D(render) for the predictor (0: no critic). With a
             critic the module trains a WGAN-GP `RenderCritic` on the renders against the views, one critic
             step per predictor step (manual optimisation).
-        percep_weight: weight of the critic-feature perceptual term: mean L1 between the critic's block
-            activations of the render and of the true view (needs adv_weight > 0, which trains the critic).
+        percep_weight: weight of §3.3's perceptual term (`gan3d.losses.perceptual`): the L1 between the
+            critic's block activations of the render and of the true view (with a critic), plus the same
+            on VGG16's relu1_2 … relu4_3 (with `vgg_weights`). Needs a critic or VGG weights.
+        vgg_weights: a local VGG16 weights file (safetensors, or torchvision's `vgg16-*.pth`), for the
+            VGG half of the perceptual term (`gan3d.models.vgg.load_vgg16`); never downloaded. The
+            weights are not part of checkpoints or exports (the path is, as a hyper-parameter).
         gp_weight: WGAN-GP's gradient-penalty weight (10, Gulrajani et al.).
         lr_critic: the critic's Adam learning rate (betas 0.5, 0.9 as WGAN-GP).
         preview_every_n_epochs: a sheet of input | render from the input view | from another view in
@@ -68,6 +74,7 @@ class DibrModule(L.LightningModule):
         boxlen: float = 3.0,
         adv_weight: float = 0.0,
         percep_weight: float = 0.0,
+        vgg_weights: str | None = None,
         gp_weight: float = 10.0,
         lr_critic: float = 1e-4,
         preview_every_n_epochs: int = 10,
@@ -77,14 +84,17 @@ class DibrModule(L.LightningModule):
         weights = (iou_weight, color_weight, laplacian_weight, smoothness_weight, adv_weight, percep_weight)
         if min(weights) < 0 or sigmainv <= 0:
             raise ConfigError("loss weights must be >= 0 and sigmainv > 0")
-        if percep_weight > 0 and adv_weight == 0:
-            raise ConfigError("percep_weight needs a trained critic: set adv_weight > 0 too")
+        if percep_weight > 0 and adv_weight == 0 and vgg_weights is None:
+            raise ConfigError("percep_weight needs a trained critic (adv_weight > 0) or vgg_weights")
         self.save_hyperparameters()
         self.model: DibrNet = get_model(model, **(model_kwargs or {}))  # type: ignore[assignment]
         self.critic: RenderCritic | None = None
         if adv_weight > 0:
             self.critic = RenderCritic(self.model.image_size)
             self.automatic_optimization = False
+        self._vgg: list[Vgg16Features] = []  # in a list: not a submodule, so not in checkpoints or exports
+        if vgg_weights is not None and percep_weight > 0:
+            self._vgg.append(load_vgg16(vgg_weights))
         faces = self.model.faces
         edge, opposite = interior_edges(faces)
         self.register_buffer("edge", edge, persistent=False)
@@ -149,6 +159,12 @@ class DibrModule(L.LightningModule):
             + hp.laplacian_weight * terms["laplacian"]
             + hp.smoothness_weight * terms["smoothness"]
         )
+        if self._vgg:
+            vgg = self._vgg[0].to(colour.device)
+            with torch.no_grad():
+                real_features = vgg(target.flatten(0, 1).permute(0, 3, 1, 2))
+            terms["perceptual_vgg"] = feature_l1(vgg(colour.flatten(0, 1).permute(0, 3, 1, 2)), real_features)
+            terms["loss"] = terms["loss"] + hp.percep_weight * terms["perceptual_vgg"]
         return terms, {"colour": colour, "soft": soft, "hard": hard, "masks": masks, "target": target}
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
@@ -162,7 +178,8 @@ class DibrModule(L.LightningModule):
 
     def _adversarial_step(self, loss: torch.Tensor, out: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """One WGAN-GP critic step on the renders vs the views, then the predictor's step with
-        `loss` − adv_weight · D(render) + percep_weight · critic-feature L1. Returns the logged terms."""
+        `loss` − adv_weight · D(render) + percep_weight · critic-feature L1 (`loss` holds the VGG half).
+        Returns the logged terms."""
         from gan3d.losses.adversarial import gradient_penalty
 
         assert self.critic is not None
@@ -184,9 +201,7 @@ class DibrModule(L.LightningModule):
         with torch.no_grad():
             _, real_features = self.critic(real)
         adversarial = -fake_score.mean()
-        perceptual = torch.stack(
-            [(f - r).abs().mean() for f, r in zip(fake_features, real_features, strict=True)]
-        ).mean()
+        perceptual = feature_l1(fake_features, real_features)
         total = loss + hp.adv_weight * adversarial + hp.percep_weight * perceptual
         predictor_opt.zero_grad()
         self.manual_backward(total)
@@ -194,7 +209,7 @@ class DibrModule(L.LightningModule):
         return {
             "loss": total.detach(),
             "adversarial": adversarial.detach(),
-            "perceptual": perceptual.detach(),
+            "perceptual_critic": perceptual.detach(),
             "critic_wasserstein": -critic_loss.detach(),
             "gradient_penalty": penalty.detach(),
         }
