@@ -69,7 +69,7 @@ def load_vgg16(path: str | os.PathLike[str]) -> Vgg16Features:
 
             state = load_file(str(path))
         else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = torch.load(path, map_location="cpu", weights_only=True)  # noqa: TID251 - tensors only, never unpickles objects
     except Exception as err:  # noqa: BLE001 - any reader failure is a bad file, said in one line
         raise DataError(path, f"not a readable weights file ({type(err).__name__})") from None
     if not isinstance(state, dict):

@@ -24,8 +24,8 @@ import torch
 
 from gan3d.errors import ConfigError
 from gan3d.losses.mesh_regularizers import interior_edges, laplacian_loss, smoothness_loss, uniform_laplacian
-from gan3d.losses.silhouette import color_l1_loss, silhouette_iou_loss
 from gan3d.losses.perceptual import feature_l1
+from gan3d.losses.silhouette import color_l1_loss, silhouette_iou_loss
 from gan3d.models.dibr_net import DibrNet, DibrPrediction, RenderCritic
 from gan3d.models.vgg import Vgg16Features, load_vgg16
 from gan3d.registry import get_model
