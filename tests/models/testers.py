@@ -104,5 +104,33 @@ class DibrNetTester:
         return out
 
 
+@dataclass(frozen=True)
+class TextureGanTester:
+    """DIB-R's texture GAN generator (`gan3d.models.texture_gan`): two noises -> mesh vertices + texture."""
+
+    batch: int = 2
+
+    def build(self, name: str) -> nn.Module:
+        model = get_model(name, template_level=2, width=64, texture_channels=64)
+        nn.init.normal_(model.g1_out.weight, 0, 0.01)  # off the zero start, so vertices depend on z
+        return model
+
+    def inputs(self, model: nn.Module) -> dict[str, Any]:
+        gen = torch.Generator().manual_seed(0)
+        return dict(zip(("z", "z_texture"), model.noise(self.batch, generator=gen), strict=True))
+
+    def forward(self, model: nn.Module, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
+        prediction = model(inputs["z"], inputs["z_texture"])
+        size = model.config["texture_size"]
+        assert prediction.verts.shape == (self.batch, model.template.shape[0], 3)
+        assert prediction.texture.shape == (self.batch, 3, size, size)
+        assert 0 <= prediction.texture.min() and prediction.texture.max() <= 1
+        return {"verts": prediction.verts, "texture": prediction.texture}
+
+
 # the module that defines a family's builders -> its tester
-TESTERS: dict[str, Tester] = {"gan3d.models.vae_gan": VoxelGanTester(), "gan3d.models.dibr_net": DibrNetTester()}
+TESTERS: dict[str, Tester] = {
+    "gan3d.models.vae_gan": VoxelGanTester(),
+    "gan3d.models.dibr_net": DibrNetTester(),
+    "gan3d.models.texture_gan": TextureGanTester(),
+}

@@ -74,8 +74,11 @@ def _run_dibr(args: argparse.Namespace, loaded) -> int:  # noqa: ANN001
 
     from gan3d.errors import ConfigError
     from gan3d.files import write_text_atomic
+    from gan3d.models.texture_gan import TextureGanGenerator
     from gan3d.pipelines.evaluate_dibr import METRICS, dibr_dataset, evaluate_mesh_predictor
 
+    if isinstance(loaded.model, TextureGanGenerator):
+        return _run_texture_gan(args, loaded)
     if args.generation:
         raise ConfigError(f"{loaded.builder} predicts meshes from images: --generation does not apply")
     views = args.views if args.views is not None else 4
@@ -101,6 +104,32 @@ def _run_dibr(args: argparse.Namespace, loaded) -> int:  # noqa: ANN001
     Console(width=max(console.width, 132)).print(table)  # ten columns: wider than a default pipe's 80
     if args.json is not None:
         write_text_atomic(args.json, json.dumps(result.to_dict(), indent=1))
+    return 0
+
+
+def _run_texture_gan(args: argparse.Namespace, loaded) -> int:  # noqa: ANN001
+    """The texture GAN's samples against the split, beside the train split and the untrained generator."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from gan3d.data.datasets import ShapeDataset
+    from gan3d.files import write_text_atomic
+    from gan3d.pipelines.evaluate_texture_gan import evaluate_texture_gan
+
+    def split(name: str) -> ShapeDataset:
+        return ShapeDataset(args.data, resolution=args.res, split=name, surface_points=2048)
+
+    result = evaluate_texture_gan(loaded.model, split(args.split), split("train"))
+    table = Table(title=f"{loaded.builder} samples against {args.data} ({args.split}), 2,048 surface points each")
+    for column in ("source", "MMD-CD", "COV-CD", "1-NNA-CD", "diversity (mean pairwise CD)"):
+        table.add_column(column, justify="left" if column == "source" else "right")
+    for name, row in result.items():
+        table.add_row(
+            name, f"{row['mmd_cd']:.5f}", f"{row['cov_cd']:.1%}", f"{row['nna_cd']:.1%}", f"{row['diversity']:.5f}"
+        )
+    Console().print(table)
+    if args.json is not None:
+        write_text_atomic(args.json, json.dumps(result, indent=1))
     return 0
 
 

@@ -18,6 +18,7 @@ losses of `training.dibr_module`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -77,7 +78,51 @@ def icosphere_template(level: int) -> tuple[torch.Tensor, torch.Tensor]:
     return verts, torch.as_tensor(sphere.faces, dtype=torch.int64)
 
 
-class DibrNet(nn.Module):
+class TemplateMesh(nn.Module):
+    """A network whose output deforms the icosphere template: its buffers (template verts (V, 3), faces
+    (F, 3), the UV atlas: uv_source (V',), uvs (V', 2), uv_faces (F, 3)) and how a `DibrPrediction` of it
+    is rendered and exported. Shared by the §3.3 predictor and the §3.4 texture GAN's generator."""
+
+    def _register_template(self, level: int) -> None:
+        verts, faces = icosphere_template(level)
+        self.register_buffer("template", verts)
+        self.register_buffer("faces", faces)
+        source, uvs, uv_faces = spherical_uv_atlas(verts, faces)
+        self.register_buffer("uv_source", source, persistent=False)  # rebuilt from the template level
+        self.register_buffer("uvs", uvs, persistent=False)
+        self.register_buffer("uv_faces", uv_faces, persistent=False)
+
+    def render(
+        self, prediction: DibrPrediction, cameras: Cameras, settings: DibrSettings
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Render N predicted meshes, mesh n through camera n (`cameras` batch shape (N,)):
+        (colour (N, H, W, 3) on white, soft silhouette (N, H, W), hard mask (N, H, W))."""
+        if prediction.texture is None:
+            assert prediction.albedo is not None
+            return render_headlit(prediction.verts, self.faces, prediction.albedo, cameras, settings, prediction.light)
+        verts = prediction.verts[:, self.uv_source]  # seam vertices duplicated
+        return render_headlit_textured(
+            verts, self.uv_faces, self.uvs, prediction.texture, cameras, settings, prediction.light
+        )
+
+    def to_mesh(self, prediction: DibrPrediction, index: int = 0) -> Mesh:
+        """Object `index` of a prediction as a `Mesh` (vertex colours, or UVs + texture with the seam's
+        vertices duplicated), in the cameras' world frame. Lighting is not part of a mesh."""
+        verts = prediction.verts[index].detach().cpu().double()
+        if prediction.texture is None:
+            assert prediction.albedo is not None
+            colours = prediction.albedo[index].detach().cpu().float().numpy()
+            return Mesh(verts.numpy(), self.faces.cpu().numpy(), vertex_colors=colours)
+        image = prediction.texture[index].detach().cpu().float().clamp(0, 1).permute(1, 2, 0).numpy()
+        return Mesh(
+            verts[self.uv_source.cpu()].numpy(),
+            self.uv_faces.cpu().numpy(),
+            uvs=self.uvs.cpu().numpy(),
+            texture=np.round(image * 255).astype(np.uint8),
+        )
+
+
+class DibrNet(TemplateMesh):
     """Image (B, 3, S, S) in [0, 1] → `DibrPrediction`: verts (B, V, 3) in the cameras' world frame, and
     the albedo per vertex or a texture map, and an optional SH light.
 
@@ -120,13 +165,7 @@ class DibrNet(nn.Module):
             raise ConfigError(f"color must be vertex|texture and light none|sh; got {color!r}, {light!r}")
         if texture_size < 8 or texture_size & (texture_size - 1):
             raise ConfigError(f"texture_size must be a power of two >= 8, got {texture_size}")
-        verts, faces = icosphere_template(template_level)
-        self.register_buffer("template", verts)
-        self.register_buffer("faces", faces)
-        source, uvs, uv_faces = spherical_uv_atlas(verts, faces)
-        self.register_buffer("uv_source", source, persistent=False)  # rebuilt from the template level
-        self.register_buffer("uvs", uvs, persistent=False)
-        self.register_buffer("uv_faces", uv_faces, persistent=False)
+        self._register_template(template_level)
         self.image_size, self.max_offset, self.color, self.light = image_size, max_offset, color, light
         layers: list[nn.Module] = []
         channels, size = 3, image_size
@@ -135,7 +174,7 @@ class DibrNet(nn.Module):
             layers += [nn.Conv2d(channels, width, 4, 2, 1), nn.GroupNorm(min(8, width), width), nn.LeakyReLU(0.2)]
             channels, width, size = width, min(width * 2, 512), size // 2
         self.encoder = nn.Sequential(*layers, nn.Flatten(), nn.Linear(channels * 16, latent), nn.ReLU())
-        n_verts = len(verts)
+        n_verts = len(self.template)
         self.offset_head = nn.Sequential(nn.Linear(latent, 512), nn.ReLU(), nn.Linear(512, n_verts * 3))
         if color == "vertex":
             self.color_head: nn.Module = nn.Sequential(nn.Linear(latent, 512), nn.ReLU(), nn.Linear(512, n_verts * 3))
@@ -177,35 +216,6 @@ class DibrNet(nn.Module):
             return DibrPrediction(verts, albedo=torch.full_like(verts, 0.5), light=light)
         size = self.config["texture_size"]
         return DibrPrediction(verts, texture=verts.new_full((batch, 3, size, size), 0.5), light=light)
-
-    def render(
-        self, prediction: DibrPrediction, cameras: Cameras, settings: DibrSettings
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Render N predicted meshes, mesh n through camera n (`cameras` batch shape (N,)):
-        (colour (N, H, W, 3) on white, soft silhouette (N, H, W), hard mask (N, H, W))."""
-        if prediction.texture is None:
-            assert prediction.albedo is not None
-            return render_headlit(prediction.verts, self.faces, prediction.albedo, cameras, settings, prediction.light)
-        verts = prediction.verts[:, self.uv_source]  # seam vertices duplicated
-        return render_headlit_textured(
-            verts, self.uv_faces, self.uvs, prediction.texture, cameras, settings, prediction.light
-        )
-
-    def to_mesh(self, prediction: DibrPrediction, index: int = 0) -> Mesh:
-        """Object `index` of a prediction as a `Mesh` (vertex colours, or UVs + texture with the seam's
-        vertices duplicated), in the cameras' world frame. Lighting is not part of a mesh."""
-        verts = prediction.verts[index].detach().cpu().double()
-        if prediction.texture is None:
-            assert prediction.albedo is not None
-            colours = prediction.albedo[index].detach().cpu().float().numpy()
-            return Mesh(verts.numpy(), self.faces.cpu().numpy(), vertex_colors=colours)
-        image = prediction.texture[index].detach().cpu().float().clamp(0, 1).permute(1, 2, 0).numpy()
-        return Mesh(
-            verts[self.uv_source.cpu()].numpy(),
-            self.uv_faces.cpu().numpy(),
-            uvs=self.uvs.cpu().numpy(),
-            texture=np.round(image * 255).astype(np.uint8),
-        )
 
 
 def texture_decoder(latent: int, size: int, width: int = 256) -> nn.Sequential:
@@ -249,21 +259,24 @@ class RenderCritic(nn.Module):
     """The WGAN-GP critic of §3.3's adversarial loss: an RGB render (B, 3, S, S) in [0, 1] → a score (B,)
     and the activations of each block (for the critic-feature perceptual loss).
 
-    Strided convolutions down to 4 × 4 with LeakyReLU and no normalisation (WGAN-GP's gradient penalty
-    is per sample, which batch statistics would break), then a linear score.
+    Strided convolutions (`n_blocks`; default: down to 4 × 4) with LeakyReLU and no normalisation
+    (WGAN-GP's gradient penalty is per sample, which batch statistics would break), then a linear score.
     """
 
-    def __init__(self, image_size: int = 64, base_channels: int = 32) -> None:
+    def __init__(self, image_size: int = 64, base_channels: int = 32, n_blocks: int | None = None) -> None:
         super().__init__()
         if image_size < 16 or image_size & (image_size - 1):
             raise ConfigError(f"image_size must be a power of two >= 16, got {image_size}")
+        n_blocks = n_blocks if n_blocks is not None else int(math.log2(image_size // 4))
+        if not 1 <= n_blocks <= int(math.log2(image_size)):
+            raise ConfigError(f"n_blocks must be 1..{int(math.log2(image_size))} at {image_size} px, got {n_blocks}")
         blocks: list[nn.Module] = []
         channels, width, size = 3, base_channels, image_size
-        while size > 4:
+        for _ in range(n_blocks):
             blocks.append(nn.Sequential(nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2)))
             channels, width, size = width, min(width * 2, 512), size // 2
         self.blocks = nn.ModuleList(blocks)
-        self.score = nn.Linear(channels * 16, 1)
+        self.score = nn.Linear(channels * size * size, 1)
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         features, x = [], images * 2.0 - 1.0

@@ -15,6 +15,8 @@ from gan3d.pipelines.loading import LoadedModel, ReconstructRequest, SampleReque
 __all__ = ["for_inference", "reconstruct_to_files", "sample_to_folder"]
 
 FIGURE_AZIMUTHS = (0.0, 90.0, 180.0, 270.0)
+SHEET_SIZE = 96  # pixels per render on the texture GAN's samples.png
+SHEET_MAX = 16  # samples drawn on it (every sample gets its mesh)
 
 
 def for_inference(model: nn.Module) -> nn.Module:
@@ -23,8 +25,46 @@ def for_inference(model: nn.Module) -> nn.Module:
 
 
 def sample_to_folder(loaded: LoadedModel, request: SampleRequest) -> int:
-    """The single-image predictor does not generate from noise (the texture GAN of §3.4 will)."""
-    raise ConfigError(f"{loaded.builder} predicts a mesh from an image: use gan3d reconstruct, not sample")
+    """The texture GAN (§3.4): `request.n` textured meshes from seeded noise, `sample_NNNN.obj` (+ .mtl
+    + texture PNG; or `--format glb`) each, and `samples.png`: each sample rendered from two sides above
+    its texture map. The single-image predictor does not generate from noise."""
+    from PIL import Image
+
+    from gan3d.export.mesh import export_mesh
+    from gan3d.export.samples import sample_stems
+    from gan3d.files import atomic_path
+    from gan3d.models.texture_gan import TextureGanGenerator
+    from gan3d.render.dibr import DibrSettings
+    from gan3d.structures.cameras import Cameras, orbit_cameras
+
+    model = loaded.model
+    if not isinstance(model, TextureGanGenerator):
+        raise ConfigError(f"{loaded.builder} predicts a mesh from an image: use gan3d reconstruct, not sample")
+    suffix = request.mesh_format or ".obj"
+    request.out.mkdir(parents=True, exist_ok=True)
+    stems = sample_stems(request.out, request.n)
+    generator = torch.Generator().manual_seed(request.seed)
+    size = SHEET_SIZE
+    cameras = orbit_cameras(30.0, torch.tensor([45.0, 225.0]), 2.5, size)
+    columns: list[np.ndarray] = []
+    with torch.no_grad():
+        for start in range(0, request.n, request.batch_size):
+            count = min(request.batch_size, request.n - start)
+            z, z_texture = model.noise(count, generator=generator)
+            prediction = model(z, z_texture)
+            views = Cameras.stack([cameras] * count).reshape(2 * count)  # object-major, like repeat_views
+            colour, _, _ = model.render(prediction.repeat_views(2), views, DibrSettings(size, size))
+            for offset in range(count):
+                export_mesh(model.to_mesh(prediction, offset), stems[start + offset].with_suffix(suffix))
+                if len(columns) < SHEET_MAX:
+                    texture = prediction.texture[offset : offset + 1]
+                    texture = torch.nn.functional.interpolate(texture, size=(size, size))
+                    shown = [*colour[2 * offset : 2 * offset + 2].numpy(), texture[0].permute(1, 2, 0).numpy()]
+                    columns.append(np.concatenate(shown, axis=0))
+    sheet = np.concatenate(columns, axis=1)
+    with atomic_path(request.out / "samples.png") as tmp:
+        Image.fromarray((sheet.clip(0, 1) * 255).astype(np.uint8)).save(tmp, format="PNG")
+    return 0
 
 
 @torch.no_grad()

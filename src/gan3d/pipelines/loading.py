@@ -30,6 +30,7 @@ FAMILIES: dict[str, str] = {  # family -> its pipeline module
 MODULE_FAMILIES: dict[str, str] = {  # module -> family
     "gan3d.training.vae_gan_module.VaeGanModule": "voxel_gan",
     "gan3d.training.dibr_module.DibrModule": "dibr",
+    "gan3d.training.texture_gan_module.TextureGanModule": "dibr",
 }
 LEGACY_FAMILY = "voxel_gan"  # what exports and checkpoints without a family are
 LEGACY_MODULE = "gan3d.training.vae_gan_module.VaeGanModule"  # the module of checkpoints without `_class_path`

@@ -1,6 +1,7 @@
-"""Previews of the DIB-R family: for fixed validation objects, input view | the predicted mesh rendered
-from the input view | from an unseen view | that unseen view, as a PNG beside the logs and an image in
-TensorBoard."""
+"""Previews of the DIB-R family, as a PNG beside the logs and an image in TensorBoard: for the §3.3
+predictor, fixed validation objects' input view | the predicted mesh rendered from the input view | from
+an unseen view | that unseen view; for the §3.4 texture GAN, samples of fixed noise from two sides above
+their textures."""
 
 from __future__ import annotations
 
@@ -66,4 +67,49 @@ class DibrPreviewCallback(L.Callback):
         experiment = getattr(trainer.logger, "experiment", None)
         if hasattr(experiment, "add_image"):
             experiment.add_image("sheets/dibr", sheet, global_step=trainer.global_step, dataformats="HWC")
+        return path
+
+
+class TextureGanPreviewCallback(L.Callback):
+    """Every `every_n_epochs` (and at the last epoch): `n_samples` generated meshes from fixed noise,
+    rendered from two sides, above their texture maps (a PNG beside the logs and an image in TensorBoard)."""
+
+    def __init__(self, every_n_epochs: int = 5, n_samples: int = 8, size: int = 64) -> None:
+        self.every_n_epochs, self.n_samples, self.size = every_n_epochs, n_samples, size
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        epoch = trainer.current_epoch + 1
+        last = trainer.max_epochs is not None and epoch >= trainer.max_epochs
+        if not (epoch % self.every_n_epochs == 0 or last):
+            return
+        self.draw(trainer, pl_module, epoch)
+
+    @torch.no_grad()
+    def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, epoch: int) -> Path:
+        from PIL import Image
+
+        from gan3d.render.dibr import DibrSettings
+        from gan3d.structures.cameras import Cameras, orbit_cameras
+
+        model = pl_module.model  # type: ignore[attr-defined]
+        was_training = model.training
+        model.eval()
+        z, z_texture = model.noise(self.n_samples, generator=torch.Generator(model.template.device).manual_seed(0))
+        prediction = model(z, z_texture)
+        if was_training:
+            model.train()
+        n, size = self.n_samples, self.size
+        cameras = orbit_cameras(30.0, torch.tensor([45.0, 225.0]), 2.5, size).to(model.template.device)
+        views = Cameras.stack([cameras] * n).reshape(2 * n)
+        colour, _, _ = model.render(prediction.repeat_views(2), views, DibrSettings(size, size))
+        texture = torch.nn.functional.interpolate(prediction.texture, size=(size, size)).permute(0, 2, 3, 1)
+        columns = [torch.cat([colour[2 * i], colour[2 * i + 1], texture[i]], dim=0) for i in range(n)]
+        sheet = (torch.cat(columns, dim=1).clamp(0, 1).cpu().numpy() * 255).astype(np.uint8)
+        out_dir = Path(trainer.log_dir or trainer.default_root_dir) / "samples"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / f"texture_gan_epoch{epoch:04d}.png"
+        Image.fromarray(sheet).save(path)
+        experiment = getattr(trainer.logger, "experiment", None)
+        if hasattr(experiment, "add_image"):
+            experiment.add_image("sheets/texture_gan", sheet, global_step=trainer.global_step, dataformats="HWC")
         return path

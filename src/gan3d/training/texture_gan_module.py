@@ -1,0 +1,192 @@
+"""Training DIB-R's texture GAN (the paper's §3.4) with Lightning: WGAN-GP with two critics.
+
+Per batch of real objects (`ShapeDataset(views=1, cameras=True)`, coloured views):
+
+* D1 (renders): real = the dataset's views, fake = the generated meshes rendered by DIB-R through the
+  same cameras (so the pose distribution is the data's), head-lit on white like the views;
+* D2 (textures): real = the texture maps the trained §3.3 texture predictor (`teacher`, an export of
+  `dibr_net_texture_*`) predicts for those views, fake = G2's textures (§3.4: "the textures from the
+  original network are used as ground truth");
+* the critics' step: Σ_k E[D_k(fake)] − E[D_k(real)] + gp_weight · GP_k; the generator's step:
+  −E[D1(render)] − texture_weight · E[D2(texture)] + laplacian_weight · ‖L δ‖² + smoothness_weight ·
+  flatten (§3.3's mesh regularisers, which keep the offsets a surface).
+
+One critic step per generator step (`n_critic`), Adam with WGAN-GP's betas (0.5, 0.9), manual
+optimisation. Logged: every term, both Wasserstein estimates; previews of generated renders and textures.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import lightning as L
+import torch
+
+from gan3d.errors import ConfigError
+from gan3d.losses.adversarial import gradient_penalty
+from gan3d.losses.mesh_regularizers import interior_edges, laplacian_loss, smoothness_loss, uniform_laplacian
+from gan3d.models.dibr_net import DibrNet, RenderCritic
+from gan3d.models.texture_gan import TextureGanGenerator
+from gan3d.registry import get_model, load_pretrained
+from gan3d.render.dibr import DibrSettings
+
+CRITIC_BLOCKS = 4  # §3.4: both discriminators have 4 convolutional layers
+
+
+class TextureGanModule(L.LightningModule):
+    """Lightning module of `TextureGanGenerator` (module docstring).
+
+    Args:
+        teacher: directory of a trained §3.3 texture predictor's export (its textures are D2's reals).
+        model: registered generator builder (`texture_gan_64`); model_kwargs: its overrides.
+        lr, lr_critic: Adam learning rates of the generator and of the critics.
+        gp_weight: WGAN-GP's penalty weight (10).
+        texture_weight: weight of D2's term for the generator.
+        laplacian_weight, smoothness_weight: §3.3's mesh regularisers on the generated offsets.
+        n_critic: critic steps per generator step.
+        sigmainv, boxlen: DIB-R's soft-silhouette settings (`DibrSettings`).
+        preview_every_n_epochs: a sheet of generated renders and textures every N epochs (0: none).
+        class_names: the data's classes (kept in exports).
+    """
+
+    FAMILY = "dibr"
+
+    def __init__(
+        self,
+        teacher: str,
+        model: str = "texture_gan_64",
+        model_kwargs: dict[str, Any] | None = None,
+        lr: float = 1e-4,
+        lr_critic: float = 1e-4,
+        gp_weight: float = 10.0,
+        texture_weight: float = 1.0,
+        laplacian_weight: float = 0.01,
+        smoothness_weight: float = 0.001,
+        n_critic: int = 1,
+        sigmainv: float = 1.0,
+        boxlen: float = 3.0,
+        preview_every_n_epochs: int = 5,
+        class_names: list[str] | None = None,
+    ) -> None:
+        super().__init__()
+        if min(gp_weight, texture_weight, laplacian_weight, smoothness_weight) < 0 or n_critic < 1:
+            raise ConfigError("weights must be >= 0 and n_critic >= 1")
+        self.save_hyperparameters()
+        self.automatic_optimization = False
+        self.model: TextureGanGenerator = get_model(model, **(model_kwargs or {}))  # type: ignore[assignment]
+        loaded, config = load_pretrained(teacher)
+        if not isinstance(loaded, DibrNet) or loaded.color != "texture":
+            raise ConfigError(f"{teacher}: the teacher must be a DIB-R texture predictor (dibr_net_texture_*)")
+        self._teacher = [loaded.eval().requires_grad_(False)]  # not a submodule: not in checkpoints or exports
+        size = self.model.config["texture_size"]
+        self.image_critic = RenderCritic(loaded.image_size, n_blocks=CRITIC_BLOCKS)  # D1
+        self.texture_critic = RenderCritic(size, n_blocks=CRITIC_BLOCKS)  # D2
+        edge, opposite = interior_edges(self.model.faces)
+        self.register_buffer("edge", edge, persistent=False)
+        self.register_buffer("opposite", opposite, persistent=False)
+        self._laplacian: torch.Tensor | None = None
+
+    def setup(self, stage: str) -> None:
+        datamodule = getattr(self._trainer, "datamodule", None)
+        if self.hparams.class_names is None and getattr(datamodule, "classes", None) is not None:
+            self.hparams.class_names = list(datamodule.classes)
+
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        hp = self.hparams
+        critics = [*self.image_critic.parameters(), *self.texture_critic.parameters()]
+        return [
+            torch.optim.Adam(self.model.parameters(), lr=hp.lr, betas=(0.5, 0.9)),
+            torch.optim.Adam(critics, lr=hp.lr_critic, betas=(0.5, 0.9)),
+        ]
+
+    def configure_callbacks(self) -> list[L.Callback]:
+        from gan3d.training.dibr_previews import TextureGanPreviewCallback
+
+        every = self.hparams.preview_every_n_epochs
+        return [TextureGanPreviewCallback(every_n_epochs=every)] if every > 0 else []
+
+    def real_textures(self, images: torch.Tensor) -> torch.Tensor:
+        """The teacher's texture maps (B, 3, T, T) for views (B, 3, S, S), resized to the generator's T."""
+        teacher = self._teacher[0].to(images.device)
+        with torch.no_grad():
+            texture = teacher(images).texture
+        size = self.model.config["texture_size"]
+        if texture.shape[-1] != size:
+            texture = torch.nn.functional.interpolate(texture, size=(size, size), mode="bilinear", align_corners=False)
+        return texture
+
+    def render(self, prediction: Any, cameras: Any) -> torch.Tensor:
+        """Generated meshes rendered through `cameras` (B,): images (B, 3, H, W) on white."""
+        settings = DibrSettings(
+            int(cameras.height), int(cameras.width), sigmainv=self.hparams.sigmainv, boxlen=self.hparams.boxlen
+        )
+        with torch.autocast(device_type=prediction.verts.device.type, enabled=False):
+            colour, _, _ = self.model.render(prediction.float(), cameras, settings)
+        return colour.permute(0, 3, 1, 2)
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        hp = self.hparams
+        generator_opt, critic_opt = self.optimizers()  # type: ignore[misc]
+        real_images, cameras = batch["images"][:, 0], batch["cameras"][:, 0]
+        real_textures = self.real_textures(real_images)
+        n = len(real_images)
+        d1 = lambda x: self.image_critic(x)[0]  # noqa: E731
+        d2 = lambda x: self.texture_critic(x)[0]  # noqa: E731
+        logs: dict[str, torch.Tensor] = {}
+        for _ in range(hp.n_critic):
+            with torch.no_grad():
+                fake = self.model(*self.model.noise(n))
+                fake_images = self.render(fake, cameras)
+            w1 = d1(real_images).mean() - d1(fake_images).mean()
+            w2 = d2(real_textures).mean() - d2(fake.texture).mean()
+            gp1 = gradient_penalty(d1, real_images, fake_images)
+            gp2 = gradient_penalty(d2, real_textures, fake.texture)
+            critic_loss = -w1 - w2 + hp.gp_weight * (gp1 + gp2)
+            critic_opt.zero_grad()
+            self.manual_backward(critic_loss)
+            critic_opt.step()
+        logs.update(wasserstein_render=w1.detach(), wasserstein_texture=w2.detach(), gp_render=gp1.detach())
+        logs["gp_texture"] = gp2.detach()
+
+        fake = self.model(*self.model.noise(n))
+        verts = fake.verts
+        if self._laplacian is None or self._laplacian.device != verts.device:
+            self._laplacian = uniform_laplacian(self.model.faces, verts.shape[1], verts.dtype).to(verts.device)
+        adv_render = -d1(self.render(fake, cameras)).mean()
+        adv_texture = -d2(fake.texture).mean()
+        laplacian = laplacian_loss(verts - self.model.template, self.model.faces, self._laplacian)
+        flatten = smoothness_loss(verts, self.model.faces, (self.edge, self.opposite)) / len(self.edge)
+        loss = adv_render + hp.texture_weight * adv_texture + hp.laplacian_weight * laplacian
+        loss = loss + hp.smoothness_weight * flatten
+        generator_opt.zero_grad()
+        self.manual_backward(loss)
+        generator_opt.step()
+        logs.update(loss=loss.detach(), adv_render=adv_render.detach(), adv_texture=adv_texture.detach())
+        logs.update(laplacian=laplacian.detach(), smoothness=flatten.detach())
+        for name, value in logs.items():
+            self.log(f"train/{name}", value, on_step=True, on_epoch=True, batch_size=n, prog_bar=name == "loss")
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        """The critics' Wasserstein estimates on held-out objects (a generator that improves lowers them)."""
+        real_images, cameras = batch["images"][:, 0], batch["cameras"][:, 0]
+        n = len(real_images)
+        fake = self.model(*self.model.noise(n))
+        w1 = self.image_critic(real_images)[0].mean() - self.image_critic(self.render(fake, cameras))[0].mean()
+        real_textures = self.real_textures(real_images)
+        w2 = self.texture_critic(real_textures)[0].mean() - self.texture_critic(fake.texture)[0].mean()
+        self.log("val/wasserstein_render", w1, batch_size=n)
+        self.log("val/wasserstein_texture", w2, batch_size=n)
+
+    def export_pretrained(self, directory: str | os.PathLike[str]) -> None:
+        """Write the inference export (`config.json` + `model.safetensors`) of the generator's last weights."""
+        from gan3d.export.checkpoint import save_pretrained
+
+        save_pretrained(
+            self.model,
+            directory,
+            builder=self.hparams.model,
+            family=self.FAMILY,
+            class_names=self.hparams.class_names,
+            weights={"source": "end of training", "epoch": self.current_epoch, "step": self.global_step},
+        )
