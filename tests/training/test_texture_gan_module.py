@@ -14,7 +14,6 @@ import torch
 from gan3d.cli.main import main
 from gan3d.data.datamodule import ShapeDataModule
 from gan3d.errors import ConfigError
-from gan3d.models.dibr_net import DibrNet
 from gan3d.models.texture_gan import G1_LAYERS, G2_CONVS, TextureGanGenerator
 from gan3d.training.dibr_module import DibrModule
 from gan3d.training.texture_gan_module import TextureGanModule
