@@ -88,4 +88,5 @@ def test_training_steps_both_critics_and_the_generator_then_samples_and_evaluate
     assert "1-NNA-CD" in capsys.readouterr().out
     result = json.loads(report.read_text())
     assert set(result) == {"generator", "untrained (template)", "train split"}
-    assert result["untrained (template)"]["diversity"] < 1e-3 < result["train split"]["diversity"]  # all the sphere
+    # every untrained sample is the sphere: its diversity is only the point sampling's noise
+    assert result["untrained (template)"]["diversity"] < 0.5 * result["train split"]["diversity"]

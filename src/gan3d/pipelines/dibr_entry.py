@@ -40,6 +40,8 @@ def sample_to_folder(loaded: LoadedModel, request: SampleRequest) -> int:
     model = loaded.model
     if not isinstance(model, TextureGanGenerator):
         raise ConfigError(f"{loaded.builder} predicts a mesh from an image: use gan3d reconstruct, not sample")
+    if request.class_name is not None:
+        raise ConfigError(f"{loaded.builder} is unconditional: --class does not apply")
     suffix = request.mesh_format or ".obj"
     request.out.mkdir(parents=True, exist_ok=True)
     stems = sample_stems(request.out, request.n)
