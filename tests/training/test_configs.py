@@ -45,9 +45,18 @@ def test_config_fast_dev_run(
     assert "class_path" in settings["model"] and "class_path" in settings["data"]  # every config names its classes
     model_args, data_args = settings["model"]["init_args"], settings["data"]["init_args"]
     kwargs = dict(model_args.get("model_kwargs") or {})
-    kwargs["base_channels"] = 4
     paper_encoder = model_args["model"] == "vae_gan_32"
     image_size = 224 if paper_encoder else 32
+    extra: list[str] = []
+    if "teacher" in model_args:  # the texture GAN: a small untrained texture predictor as its teacher
+        from gan3d.training.dibr_module import DibrModule
+
+        teacher_kwargs = {"image_size": image_size, "template_level": 2, "color": "texture", "base_channels": 4}
+        DibrModule(model="dibr_net_texture_64", model_kwargs=teacher_kwargs).export_pretrained(work / "teacher")
+        extra = ["--model.teacher", str(work / "teacher")]
+        kwargs.update(template_level=2, width=32, texture_channels=32)
+    else:
+        kwargs["base_channels"] = 4
     if "image_size" in kwargs:
         kwargs["image_size"] = image_size
     shared = tmp_path_factory.getbasetemp() / "shared_synth"  # one small dataset for all configs
@@ -70,4 +79,4 @@ def test_config_fast_dev_run(
     ]
     if data_args.get("views"):
         args += ["--data.image_size", str(image_size)]
-    assert main(args) == 0
+    assert main(args + extra) == 0
