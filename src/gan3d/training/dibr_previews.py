@@ -13,6 +13,21 @@ import numpy as np
 import torch
 
 
+def save_sheet(trainer: L.Trainer, sheet: torch.Tensor, name: str, tag: str) -> Path:
+    """An RGB sheet (H, W, 3) in [0, 1] as `<log dir>/samples/<name>` and, with TensorBoard, image `tag`."""
+    from PIL import Image
+
+    image = (sheet.clamp(0, 1).cpu().numpy() * 255).astype(np.uint8)
+    out_dir = Path(trainer.log_dir or trainer.default_root_dir) / "samples"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / name
+    Image.fromarray(image).save(path)
+    experiment = getattr(trainer.logger, "experiment", None)
+    if hasattr(experiment, "add_image"):
+        experiment.add_image(tag, image, global_step=trainer.global_step, dataformats="HWC")
+    return path
+
+
 class DibrPreviewCallback(L.Callback):
     """Every `every_n_epochs` (and at the last epoch) draw the preview sheet of `n_objects` validation
     objects (module docstring)."""
@@ -43,7 +58,6 @@ class DibrPreviewCallback(L.Callback):
 
     @torch.no_grad()
     def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, epoch: int) -> Path:
-        from PIL import Image
 
         assert self._val_batch is not None
         batch = {k: v.to(pl_module.device) for k, v in self._val_batch.items()}
@@ -59,15 +73,7 @@ class DibrPreviewCallback(L.Callback):
             torch.cat([images[b, 0], colour[b, 0], colour[b, unseen], images[b, unseen]], dim=1)
             for b in range(len(images))
         ]
-        sheet = (torch.cat(rows, dim=0).clamp(0, 1).cpu().numpy() * 255).astype(np.uint8)
-        out_dir = Path(trainer.log_dir or trainer.default_root_dir) / "samples"
-        out_dir.mkdir(parents=True, exist_ok=True)
-        path = out_dir / f"dibr_epoch{epoch:04d}.png"
-        Image.fromarray(sheet).save(path)
-        experiment = getattr(trainer.logger, "experiment", None)
-        if hasattr(experiment, "add_image"):
-            experiment.add_image("sheets/dibr", sheet, global_step=trainer.global_step, dataformats="HWC")
-        return path
+        return save_sheet(trainer, torch.cat(rows, dim=0), f"dibr_epoch{epoch:04d}.png", "sheets/dibr")
 
 
 class TextureGanPreviewCallback(L.Callback):
@@ -86,7 +92,6 @@ class TextureGanPreviewCallback(L.Callback):
 
     @torch.no_grad()
     def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, epoch: int) -> Path:
-        from PIL import Image
 
         from gan3d.render.dibr import DibrSettings
         from gan3d.structures.cameras import Cameras, orbit_cameras
@@ -104,12 +109,5 @@ class TextureGanPreviewCallback(L.Callback):
         colour, _, _ = model.render(prediction.repeat_views(2), views, DibrSettings(size, size))
         texture = torch.nn.functional.interpolate(prediction.texture, size=(size, size)).permute(0, 2, 3, 1)
         columns = [torch.cat([colour[2 * i], colour[2 * i + 1], texture[i]], dim=0) for i in range(n)]
-        sheet = (torch.cat(columns, dim=1).clamp(0, 1).cpu().numpy() * 255).astype(np.uint8)
-        out_dir = Path(trainer.log_dir or trainer.default_root_dir) / "samples"
-        out_dir.mkdir(parents=True, exist_ok=True)
-        path = out_dir / f"texture_gan_epoch{epoch:04d}.png"
-        Image.fromarray(sheet).save(path)
-        experiment = getattr(trainer.logger, "experiment", None)
-        if hasattr(experiment, "add_image"):
-            experiment.add_image("sheets/texture_gan", sheet, global_step=trainer.global_step, dataformats="HWC")
-        return path
+        sheet = torch.cat(columns, dim=1)
+        return save_sheet(trainer, sheet, f"texture_gan_epoch{epoch:04d}.png", "sheets/texture_gan")

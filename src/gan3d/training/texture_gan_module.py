@@ -17,7 +17,6 @@ optimisation. Logged: every term, both Wasserstein estimates; previews of genera
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import lightning as L
@@ -30,6 +29,7 @@ from gan3d.models.dibr_net import DibrNet, RenderCritic
 from gan3d.models.texture_gan import TextureGanGenerator
 from gan3d.registry import get_model, load_pretrained
 from gan3d.render.dibr import DibrSettings
+from gan3d.training.dibr_module import DibrModule
 
 CRITIC_BLOCKS = 4  # §3.4: both discriminators have 4 convolutional layers
 
@@ -178,15 +178,4 @@ class TextureGanModule(L.LightningModule):
         self.log("val/wasserstein_render", w1, batch_size=n)
         self.log("val/wasserstein_texture", w2, batch_size=n)
 
-    def export_pretrained(self, directory: str | os.PathLike[str]) -> None:
-        """Write the inference export (`config.json` + `model.safetensors`) of the generator's last weights."""
-        from gan3d.export.checkpoint import save_pretrained
-
-        save_pretrained(
-            self.model,
-            directory,
-            builder=self.hparams.model,
-            family=self.FAMILY,
-            class_names=self.hparams.class_names,
-            weights={"source": "end of training", "epoch": self.current_epoch, "step": self.global_step},
-        )
+    export_pretrained = DibrModule.export_pretrained  # the same export of `self.model`, family "dibr"
