@@ -19,7 +19,11 @@ from gan3d.data.voxelize import voxelize
 
 SYNTHETIC_NAME = "gan3d-synthetic"  # `name` in a built-in dataset's dataset.json
 # label 1 is always the legs; label 2 the rest, named per class
-PART_NAMES: dict[str, tuple[str, str]] = {"chair": (LEGS, "seat and back"), "table": (LEGS, "top")}
+PART_NAMES: dict[str, tuple[str, str]] = {
+    "chair": (LEGS, "seat and back"),
+    "table": (LEGS, "top"),
+    "person": (LEGS, "body"),
+}
 
 
 def part_labels(class_name: str, seed: int, resolution: int) -> np.ndarray:
