@@ -59,6 +59,9 @@ class ShapeDataModule(L.LightningDataModule):
         masks: bool = False,
         cameras: bool = False,
         surface_points: int = 0,
+        occupancy_points: int = 0,
+        occupancy_sigma: float = 0.05,
+        occupancy_uniform: float = 0.25,
         color: bool = False,
         seed: int = 0,
     ) -> None:

@@ -17,6 +17,10 @@ root (`ShapeNetVox32` + `ShapeNetRendering`). Items are dicts; each key is there
 * `points`: float32 (P, 3) points sampled uniformly by area on the mesh surface, in the cameras' world
   frame, the same every epoch (`surface_points` = P > 0); `mesh_path`: the mesh file (str), whenever
   the object has one.
+* `query_points`, `occupancy`: float32 (Q, 3) points in the cameras' world frame and their labels (Q,)
+  in {0, 1} (1 inside the mesh), a fresh balanced draw every time from a pool labelled once per object
+  and cached beside the mesh (`occupancy_points` = Q > 0; `gan3d.data.occupancy_points`), for implicit
+  surfaces (PIFu).
 * `label`: class index (position in `classes`), `class_name`, `id` (the object's stem).
 
 `collate_items` batches items: tensors stack, `Cameras` stack to batch shape (N, V), strings list.
@@ -25,6 +29,7 @@ root (`ShapeNetVox32` + `ShapeNetRendering`). Items are dicts; each key is there
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -34,6 +39,7 @@ from torch.utils.data import Dataset
 
 from gan3d.data.augment import AugmentSettings, augment_image, augment_voxels
 from gan3d.data.modelnet import ShapeRecord, scan_layout, view_index
+from gan3d.data.occupancy_points import OccupancySampling, balanced_draw, cached_occupancy_pool
 from gan3d.data.render_views import load_camera, read_normalization
 from gan3d.data.shapenet import r2n2_grid_placement, read_rendering_metadata, scan_r2n2
 from gan3d.errors import DataError
@@ -78,6 +84,9 @@ class ShapeDataset(Dataset):
         masks: also return the views' silhouettes.
         cameras: also return the views' cameras.
         surface_points: also return this many points on the mesh surface (objects need a mesh file).
+        occupancy_points: also return this many labelled query points (objects need a mesh file).
+        occupancy_sigma, occupancy_uniform: their Gaussian perturbation of surface points and share of
+            uniform box samples (`OccupancySampling`).
     """
 
     def __init__(
@@ -96,6 +105,9 @@ class ShapeDataset(Dataset):
         masks: bool = False,
         cameras: bool = False,
         surface_points: int = 0,
+        occupancy_points: int = 0,
+        occupancy_sigma: float = 0.05,
+        occupancy_uniform: float = 0.25,
     ) -> None:
         if split not in ("train", "test"):
             raise DataError(root, f"split must be 'train' or 'test', got {split!r}")
@@ -103,13 +115,19 @@ class ShapeDataset(Dataset):
             raise DataError(root, f"channels must be 1 or 3, got {channels}")
         if (masks or cameras) and views < 1:
             raise DataError(root, "masks and cameras belong to views: ask for views >= 1")
-        if augment is not None and (masks or cameras or surface_points):
+        if augment is not None and (masks or cameras or surface_points or occupancy_points):
             raise DataError(
                 root,
                 "augmentation moves shapes but not cameras: it cannot be used with cameras, masks or surface points",
             )
-        if surface_points < 0 or views < 0:
-            raise DataError(root, "views and surface_points must be >= 0")
+        if surface_points < 0 or views < 0 or occupancy_points < 0:
+            raise DataError(root, "views, surface_points and occupancy_points must be >= 0")
+        self.occupancy: OccupancySampling | None = None
+        if occupancy_points:
+            try:
+                self.occupancy = OccupancySampling(occupancy_points, occupancy_sigma, occupancy_uniform)
+            except ValueError as err:
+                raise DataError(root, str(err)) from None
         records = scan_any(root)
         found = sorted({r.class_name for r in records})
         self.classes = list(classes) if classes is not None else found
@@ -124,12 +142,12 @@ class ShapeDataset(Dataset):
             and r.split == split
             and (resolution is None or resolution in r.grids)
             and len(r.views) >= views
-            and (not surface_points or r.mesh is not None)
+            and (not (surface_points or occupancy_points) or r.mesh is not None)
         ]
         if not self.records:
             needs = [f"a {resolution}^3 grid"] if resolution is not None else []
             needs += [f"{views} views"] if views else []
-            needs += ["a mesh"] if surface_points else []
+            needs += ["a mesh"] if surface_points or occupancy_points else []
             raise DataError(
                 root,
                 f"no {split} objects"
@@ -178,6 +196,9 @@ class ShapeDataset(Dataset):
                 item["cameras"] = self._cameras(record, picked).resized(int(width), int(height))
         if self.surface_points:
             item["points"] = self._surface_points(index)
+        if self.occupancy is not None:
+            pool = self._cached(("occupancy", index), lambda: self._occupancy_pool(index))
+            item["query_points"], item["occupancy"] = balanced_draw(*pool, self.occupancy.points)
         return item
 
     def _view(self, path: Path) -> torch.Tensor:
@@ -257,6 +278,12 @@ class ShapeDataset(Dataset):
             mesh = mesh.with_verts((mesh.verts - center) / radius)
         points, _ = sample_surface(mesh, self.surface_points, seed=index)
         return torch.from_numpy(points.astype(np.float32))
+
+    def _occupancy_pool(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        record = self.records[index]
+        assert self.occupancy is not None and record.mesh is not None
+        seed = zlib.crc32(record.stem.encode())  # the object's own pool, whatever the split's filters
+        return cached_occupancy_pool(record.mesh, self.occupancy, self._normalization(record), seed)
 
     def _pick_views(self, record: ShapeRecord) -> list[int]:
         available = len(record.views)
