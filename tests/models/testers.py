@@ -128,9 +128,38 @@ class TextureGanTester:
         return {"verts": prediction.verts, "texture": prediction.texture}
 
 
+@dataclass(frozen=True)
+class PifuTester:
+    """PIFu (`gan3d.models.pifu`): images + cameras + query points -> occupancy logits per stack."""
+
+    batch: int = 2
+    views: int = 2
+
+    def build(self, name: str) -> nn.Module:
+        return get_model(name, channels=16, feature_channels=16, stacks=2, depth=2, mlp_widths=(32, 16, 8))
+
+    def inputs(self, model: nn.Module) -> dict[str, Any]:
+        from gan3d.structures.cameras import orbit_cameras
+
+        gen = torch.Generator().manual_seed(0)
+        n = self.batch * self.views
+        cameras = orbit_cameras([20.0] * n, [float(40 * i) for i in range(n)], 2.5, size=32)
+        return {
+            "images": torch.rand(self.batch, self.views, 3, 32, 32, generator=gen),
+            "cameras": cameras.reshape(self.batch, self.views),
+            "points": torch.rand(self.batch, 64, 3, generator=gen) - 0.5,
+        }
+
+    def forward(self, model: nn.Module, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
+        logits = model(inputs["images"], inputs["cameras"], inputs["points"])
+        assert len(logits) == model.config["stacks"] and all(x.shape == (self.batch, 64) for x in logits)
+        return {f"stack{i}": x for i, x in enumerate(logits)}
+
+
 # the module that defines a family's builders -> its tester
 TESTERS: dict[str, Tester] = {
     "gan3d.models.vae_gan": VoxelGanTester(),
     "gan3d.models.dibr_net": DibrNetTester(),
     "gan3d.models.texture_gan": TextureGanTester(),
+    "gan3d.models.pifu": PifuTester(),
 }
