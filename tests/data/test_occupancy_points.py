@@ -78,6 +78,9 @@ def test_dataset_points_are_in_the_cameras_frame(people: Path) -> None:
     # a fresh draw each time, from the same pool
     a, b = ds[0]["query_points"], ds[0]["query_points"]
     assert not torch.equal(a, b)
+    # the test split's draw is the same every epoch (comparable validation)
+    test = ShapeDataset(people, None, "test", views=1, cameras=True, occupancy_points=256)
+    assert torch.equal(test[0]["query_points"], test[0]["query_points"])
 
 
 def test_pools_are_cached_beside_the_mesh_and_invalidated_by_a_changed_mesh(

@@ -55,6 +55,8 @@ def test_config_fast_dev_run(
         DibrModule(model="dibr_net_texture_64", model_kwargs=teacher_kwargs).export_pretrained(work / "teacher")
         extra = ["--model.teacher", str(work / "teacher")]
         kwargs.update(template_level=2, width=32, texture_channels=32)
+    elif model_args["model"].startswith("pifu"):
+        kwargs.update(channels=16, feature_channels=16, mlp_widths=[16, 8])
     else:
         kwargs["base_channels"] = 4
     if "image_size" in kwargs:

@@ -26,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--res", type=int, default=32, help="grid resolution when both sides are meshes (default 32)")
     parser.add_argument("--points", type=int, default=10_000, help="surface points for chamfer/fscore (default 10000)")
     parser.add_argument("--fscore-threshold", type=float, default=0.01, help="F-score distance (default 0.01)")
+    parser.add_argument(
+        "--grid", type=int, default=128, help="surface extraction grid for implicit models (PIFu; default 128)"
+    )
     parser.add_argument("--json", type=Path, help="write all results here")
     parser.add_argument(
         "--generation",
@@ -107,6 +110,45 @@ def _run_dibr(args: argparse.Namespace, loaded) -> int:  # noqa: ANN001
     return 0
 
 
+def _run_pifu(args: argparse.Namespace, loaded) -> int:  # noqa: ANN001
+    """PIFu on held-out objects, beside the mean shape (`gan3d.pipelines.evaluate_pifu`)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from gan3d.data.datasets import ShapeDataset
+    from gan3d.errors import ConfigError
+    from gan3d.files import write_text_atomic
+    from gan3d.pipelines.evaluate_pifu import METRICS, SOURCES, evaluate_pifu, pifu_dataset
+
+    if args.generation:
+        raise ConfigError(f"{loaded.builder} reconstructs from images: --generation does not apply")
+    views = args.views if args.views is not None else 1
+    if views < 1:
+        raise ConfigError(f"--views must be >= 1, got {views}")
+    test = pifu_dataset(args.data, loaded.model.image_size, args.split, views, args.res)
+    train = ShapeDataset(args.data, args.res, "train", classes=test.classes)
+    result = evaluate_pifu(loaded.model, test, train, args.data, resolution=args.grid)
+    title = f"{loaded.builder} on {args.data} ({args.split}): {views} view(s) in, surface at {args.grid}^3"
+    table = Table(title=title)
+    for column in ("class", "n", "source"):
+        table.add_column(column)
+    labels = {"iou_3d": "IoU 3D", "chamfer_l1": "CD-L1", "f_score": "F@1%", "normal_consistency": "NC"}
+    labels |= {"iou_legs": "IoU legs", "iou_rest": "IoU rest"}
+    for metric in METRICS:
+        table.add_column(labels[metric], justify="right")
+    rows = [(name, c["count"], c) for name, c in result.per_class.items()]
+    rows.append(("[bold]overall", len(result.rows), result.summary))
+    for name, count, means in rows:
+        for source in SOURCES:
+            first = source == SOURCES[0]
+            cells = [f"{means[source][m]:.4f}" for m in METRICS]
+            table.add_row(name if first else "", str(count) if first else "", source.replace("_", " "), *cells)
+    Console(width=max(Console().width, 132)).print(table)
+    if args.json is not None:
+        write_text_atomic(args.json, json.dumps(result.to_dict(), indent=1))
+    return 0
+
+
 def _run_texture_gan(args: argparse.Namespace, loaded) -> int:  # noqa: ANN001
     """The texture GAN's samples against the split, beside the train split and the untrained generator."""
     from rich.console import Console
@@ -147,6 +189,8 @@ def _run_model(args: argparse.Namespace) -> int:
     loaded = load_model(args.ckpt)
     if loaded.family == "dibr":
         return _run_dibr(args, loaded)
+    if loaded.family == "pifu":
+        return _run_pifu(args, loaded)
     if args.generation or loaded.model.encoder is None:
         return _run_generation(args, loaded)
     result = evaluate_reconstruction(loaded, args.data, args.split, args.views)

@@ -19,6 +19,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--class", dest="class_name", help="class of the object (conditional models)")
     parser.add_argument("--threshold", type=float, default=0.5, help="occupancy threshold (default 0.5)")
     parser.add_argument(
+        "--resolution",
+        type=int,
+        help="grid cells per side of the extracted surface (implicit models: 32 x a power of two; default 128)",
+    )
+    parser.add_argument(
         "--no-prepare",
         dest="prepare",
         action="store_false",
@@ -31,5 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from gan3d.pipelines.loading import ReconstructRequest, family_pipeline, load_model
 
     loaded = load_model(args.ckpt)
-    request = ReconstructRequest(args.images, args.out, args.class_name, args.threshold, args.prepare)
+    request = ReconstructRequest(
+        args.images, args.out, args.class_name, args.threshold, args.prepare, getattr(args, "resolution", None)
+    )
     return family_pipeline(loaded.family).reconstruct_to_files(loaded, request)

@@ -15,10 +15,12 @@ root (`ShapeNetVox32` + `ShapeNetRendering`). Items are dicts; each key is there
 * `cameras`: `Cameras` of batch shape (V,) for those views, sized to the returned images
   (`cameras=True`): from the view JSONs, or from R2N2's `rendering_metadata.txt` (`r2n2_cameras`).
 * `points`: float32 (P, 3) points sampled uniformly by area on the mesh surface, in the cameras' world
-  frame, the same every epoch (`surface_points` = P > 0); `mesh_path`: the mesh file (str), whenever
+  frame, the same every epoch (`surface_points` = P > 0), with `point_normals` (P, 3) (their faces' unit
+  normals); `mesh_path`: the mesh file (str), whenever
   the object has one.
 * `query_points`, `occupancy`: float32 (Q, 3) points in the cameras' world frame and their labels (Q,)
-  in {0, 1} (1 inside the mesh), a fresh balanced draw every time from a pool labelled once per object
+  in {0, 1} (1 inside the mesh), a balanced draw (fresh every time for the train split, the same every
+  time for the test split) from a pool labelled once per object
   and cached beside the mesh (`occupancy_points` = Q > 0; `gan3d.data.occupancy_points`), for implicit
   surfaces (PIFu).
 * `label`: class index (position in `classes`), `class_name`, `id` (the object's stem).
@@ -155,6 +157,7 @@ class ShapeDataset(Dataset):
                 + " (prepare the data with `gan3d data synth` or `gan3d data prepare`)",
             )
         self.root = Path(root)
+        self.split = split
         self.resolution = resolution
         self.views = views
         self.view_mode = view_mode
@@ -195,10 +198,14 @@ class ShapeDataset(Dataset):
             if self.cameras:
                 item["cameras"] = self._cameras(record, picked).resized(int(width), int(height))
         if self.surface_points:
-            item["points"] = self._surface_points(index)
+            item["points"], item["point_normals"] = self._surface_points(index)
         if self.occupancy is not None:
             pool = self._cached(("occupancy", index), lambda: self._occupancy_pool(index))
-            item["query_points"], item["occupancy"] = balanced_draw(*pool, self.occupancy.points)
+            # the test split draws the same points every epoch (validation curves compare), train a fresh set
+            generator = (
+                torch.Generator().manual_seed(zlib.crc32(record.stem.encode())) if self.split == "test" else None
+            )
+            item["query_points"], item["occupancy"] = balanced_draw(*pool, self.occupancy.points, generator)
         return item
 
     def _view(self, path: Path) -> torch.Tensor:
@@ -266,18 +273,18 @@ class ShapeDataset(Dataset):
         placement = voxel_to_camera_world(grid.translate, grid.scale, grid.resolution, self._normalization(record))
         return torch.from_numpy(grid.occupancy.astype(np.float32))[None], placement
 
-    def _surface_points(self, index: int) -> torch.Tensor:
+    def _surface_points(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         return self._cached(("points", index), lambda: self._sample_points(index))
 
-    def _sample_points(self, index: int) -> torch.Tensor:
+    def _sample_points(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         record = self.records[index]
         mesh = load_mesh(record.mesh)  # type: ignore[arg-type]
         normalization = self._normalization(record)
         if normalization is not None:
             center, radius = normalization
             mesh = mesh.with_verts((mesh.verts - center) / radius)
-        points, _ = sample_surface(mesh, self.surface_points, seed=index)
-        return torch.from_numpy(points.astype(np.float32))
+        points, normals = sample_surface(mesh, self.surface_points, seed=index)  # a uniform scale keeps normals
+        return torch.from_numpy(points.astype(np.float32)), torch.from_numpy(normals.astype(np.float32))
 
     def _occupancy_pool(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         record = self.records[index]

@@ -99,6 +99,8 @@ def reconstruct_to_files(loaded: LoadedModel, request: ReconstructRequest) -> in
     from gan3d.structures.cameras import orbit_cameras
 
     model: DibrNet = loaded.model  # type: ignore[assignment]
+    if request.resolution is not None:
+        raise ConfigError(f"{loaded.builder} predicts a mesh directly: --resolution does not apply")
     prediction, shown = predict_mesh(loaded, request)
     export_mesh(model.to_mesh(prediction), request.out)
     size = shown.shape[0]

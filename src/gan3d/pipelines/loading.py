@@ -26,11 +26,13 @@ from gan3d.errors import CheckpointError, ConfigError
 FAMILIES: dict[str, str] = {  # family -> its pipeline module
     "voxel_gan": "gan3d.pipelines.voxel_entry",
     "dibr": "gan3d.pipelines.dibr_entry",
+    "pifu": "gan3d.pipelines.pifu_entry",
 }
 MODULE_FAMILIES: dict[str, str] = {  # module -> family
     "gan3d.training.vae_gan_module.VaeGanModule": "voxel_gan",
     "gan3d.training.dibr_module.DibrModule": "dibr",
     "gan3d.training.texture_gan_module.TextureGanModule": "dibr",
+    "gan3d.training.pifu_module.PifuModule": "pifu",
 }
 LEGACY_FAMILY = "voxel_gan"  # what exports and checkpoints without a family are
 LEGACY_MODULE = "gan3d.training.vae_gan_module.VaeGanModule"  # the module of checkpoints without `_class_path`
@@ -79,6 +81,7 @@ class ReconstructRequest:
     class_name: str | None = None
     threshold: float = 0.5
     prepare: bool = True
+    resolution: int | None = None  # grid cells per side for families that extract a surface (None: theirs)
 
 
 def family_pipeline(family: str) -> ModuleType:

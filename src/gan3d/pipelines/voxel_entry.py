@@ -65,12 +65,14 @@ def reconstruct_to_files(loaded: LoadedModel, request: ReconstructRequest) -> in
     """One object from its photos: the mesh at `request.out`, its grid (`.binvox`) and a figure (`.png`)
     of input | prediction beside it."""
     from gan3d.data.photos import prepare_photo
-    from gan3d.errors import DataError
+    from gan3d.errors import ConfigError, DataError
     from gan3d.export.figures import plot_reconstruction, shaded_image
     from gan3d.export.grids import save_probabilities
     from gan3d.export.mesh import export_mesh, voxels_to_mesh
     from gan3d.io.images import load_view_image
 
+    if request.resolution is not None:
+        raise ConfigError(f"{loaded.builder} predicts a fixed grid: --resolution does not apply")
     grid = reconstruct(loaded, request.images, request.class_name, request.prepare)[0, 0].numpy()
     try:
         mesh = voxels_to_mesh(grid, request.threshold)

@@ -234,13 +234,6 @@ class DibrModule(L.LightningModule):
 
     def export_pretrained(self, directory: str | os.PathLike[str]) -> None:
         """Write the inference export (`config.json` + `model.safetensors`) of the last weights."""
-        from gan3d.export.checkpoint import save_pretrained
+        from gan3d.training.callbacks import export_last_weights
 
-        save_pretrained(
-            self.model,
-            directory,
-            builder=self.hparams.model,
-            family=self.FAMILY,
-            class_names=self.hparams.class_names,
-            weights={"source": "end of training", "epoch": self.current_epoch, "step": self.global_step},
-        )
+        export_last_weights(self, directory)

@@ -9,23 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import numpy as np
 import torch
 
-
-def save_sheet(trainer: L.Trainer, sheet: torch.Tensor, name: str, tag: str) -> Path:
-    """An RGB sheet (H, W, 3) in [0, 1] as `<log dir>/samples/<name>` and, with TensorBoard, image `tag`."""
-    from PIL import Image
-
-    image = (sheet.clamp(0, 1).cpu().numpy() * 255).astype(np.uint8)
-    out_dir = Path(trainer.log_dir or trainer.default_root_dir) / "samples"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / name
-    Image.fromarray(image).save(path)
-    experiment = getattr(trainer.logger, "experiment", None)
-    if hasattr(experiment, "add_image"):
-        experiment.add_image(tag, image, global_step=trainer.global_step, dataformats="HWC")
-    return path
+from gan3d.training.callbacks import save_sheet
 
 
 class DibrPreviewCallback(L.Callback):

@@ -1,0 +1,132 @@
+"""The PIFu family's inference entry: what `gan3d reconstruct` does with a pixel-aligned implicit
+function (a watertight mesh from 1..V photos, and a figure of the inputs | the mesh from 4 azimuths).
+See `gan3d.pipelines.loading`.
+
+Cameras: a photo carries none, so view i of V is taken to be where the built-in views put their
+cameras (`gan3d.data.render_views.ViewSettings`: 30° elevation, distance 2.2, 60° field of view), at
+azimuth 360° · i / V; the mesh comes out in that world frame (z up, the first view's camera at
+azimuth 0). Prepared photos (`gan3d.data.photos`) are framed as those views are.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from gan3d.errors import ConfigError
+from gan3d.models.pifu import Pifu
+from gan3d.ops.mise import ExtractionSettings, coarse_to_fine_occupancy
+from gan3d.pipelines.loading import LoadedModel, ReconstructRequest, SampleRequest
+from gan3d.structures.cameras import Cameras
+from gan3d.structures.mesh import Mesh
+
+__all__ = ["for_inference", "reconstruct_mesh", "reconstruct_to_files", "sample_to_folder"]
+
+DEFAULT_RESOLUTION = 128  # CPU default of `gan3d reconstruct --resolution` (PIFu: 256, 512 on a GPU)
+FIGURE_AZIMUTHS = (0.0, 90.0, 180.0, 270.0)
+MAX_VIEWS = 16
+
+
+def for_inference(model: nn.Module) -> nn.Module:
+    """The network in eval mode (it has no layout to change)."""
+    return model.eval()
+
+
+def sample_to_folder(loaded: LoadedModel, request: SampleRequest) -> int:
+    """PIFu reconstructs from images; it does not generate from noise."""
+    raise ConfigError(f"{loaded.builder} reconstructs objects from photos: use gan3d reconstruct, not sample")
+
+
+def default_cameras(views: int, size: int) -> Cameras:
+    """The cameras of V photos (module docstring), batch shape (V,), sized `size`²."""
+    from gan3d.data.render_views import ViewSettings, view_cameras
+
+    return view_cameras(ViewSettings(views=views, size=size))
+
+
+@dataclass(frozen=True)
+class PifuReconstruction:
+    """A reconstructed object: the mesh (world frame of the cameras), the occupancy grid it was
+    extracted from ((R, R, R) over `bounds`, index order x, y, z), and how many points were queried."""
+
+    mesh: Mesh
+    grid: torch.Tensor
+    queries: int
+    bounds: tuple[float, float]
+
+
+@torch.no_grad()
+def reconstruct_mesh(
+    model: Pifu, images: torch.Tensor, cameras: Cameras, settings: ExtractionSettings | None = None
+) -> PifuReconstruction:
+    """The surface `occupancy = settings.threshold` of one object seen in `images` (V, 3, S, S) in [0, 1]
+    by `cameras` (V,) (default settings: 256³ from 32³): the image features are computed once, the
+    occupancy on the grid coarse to fine (`gan3d.ops.mise`), the mesh by marching cubes. Raises
+    `DataError` when nothing is inside."""
+    from gan3d.export.mesh import voxels_to_mesh
+
+    settings = settings or ExtractionSettings()
+    device = next(model.parameters()).device
+    batch_images, batch_cameras = images[None].to(device), cameras.reshape(1, -1).to(device)
+    features = model.encode(batch_images)[-1]
+
+    def occupancy(points: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(model.query(features, batch_cameras, points[None].to(device)))[0]
+
+    grid, queries = coarse_to_fine_occupancy(occupancy, settings, device)
+    lo, hi = settings.bounds
+    mesh = voxels_to_mesh(grid.cpu().numpy(), settings.threshold, translate=np.full(3, lo), scale=hi - lo)
+    return PifuReconstruction(mesh, grid, queries, settings.bounds)
+
+
+def load_photos(request: ReconstructRequest, size: int) -> torch.Tensor:
+    """The request's photos as the network's input, (V, 3, size, size) in [0, 1]."""
+    from gan3d.data.photos import prepare_photo
+    from gan3d.io.images import load_view_image
+
+    if not 1 <= len(request.images) <= MAX_VIEWS:
+        raise ConfigError(f"PIFu reconstructs from 1 to {MAX_VIEWS} views; got {len(request.images)}")
+    images = []
+    for path in request.images:
+        image = prepare_photo(path, size).image if request.prepare else load_view_image(path, size=size)
+        if image.shape[-1] != image.shape[-2]:
+            raise ConfigError(f"{path}: views must be square (or prepared), got {image.shape[-1]}x{image.shape[-2]}")
+        images.append(image.float())
+    return torch.stack(images)
+
+
+def reconstruct_to_files(loaded: LoadedModel, request: ReconstructRequest) -> int:
+    """The mesh at `request.out` (`--resolution` cells per side, default 128) and a figure (`.png`
+    beside it): the inputs, then the mesh from four azimuths (grey, head light)."""
+    from PIL import Image
+
+    from gan3d.export.mesh import export_mesh
+    from gan3d.files import atomic_path
+    from gan3d.render.dibr import DibrSettings
+    from gan3d.render.headlit import render_headlit
+    from gan3d.structures.cameras import orbit_cameras
+
+    model: Pifu = loaded.model  # type: ignore[assignment]
+    if request.class_name is not None:
+        raise ConfigError(f"{loaded.builder} is not conditional: --class does not apply")
+    size = model.image_size
+    images = load_photos(request, size)
+    resolution = request.resolution or DEFAULT_RESOLUTION
+    settings = ExtractionSettings(resolution, min(32, resolution), request.threshold)
+    result = reconstruct_mesh(model, images, default_cameras(len(images), size), settings)
+    export_mesh(result.mesh, request.out)
+    verts = torch.as_tensor(result.mesh.verts, dtype=torch.float32)
+    faces = torch.as_tensor(result.mesh.faces, dtype=torch.int64)
+    n = len(FIGURE_AZIMUTHS)
+    cameras = orbit_cameras(30.0, torch.tensor(FIGURE_AZIMUTHS), 2.2, size)
+    grey = torch.full((n, len(verts), 3), 0.7)
+    with torch.no_grad():
+        colour, _, _ = render_headlit(verts[None].expand(n, -1, -1), faces, grey, cameras, DibrSettings(size, size))
+    shown = [im.permute(1, 2, 0).numpy() for im in images]
+    row = np.concatenate([*shown, *colour.numpy()], axis=1)
+    with atomic_path(request.out.with_suffix(".png")) as tmp:
+        Image.fromarray((row.clip(0, 1) * 255).astype(np.uint8)).save(tmp, format="PNG")
+    return 0
