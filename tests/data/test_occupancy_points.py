@@ -30,8 +30,13 @@ def test_pool_labels_match_the_sphere_and_draws_keep_points_with_their_labels() 
     # surface points perturbed by N(0, sigma^2): their radial offsets have about that spread
     near = r[:1500] - 1
     assert 0.04 < near.std() < 0.06 and abs(np.median(near)) < 0.01
-    # uniform points fill the padded box, not only the shell
+    # uniform points fill the padded box (the sphere reaches the cube's faces), not only the shell
     assert np.abs(points[1500:]).max() > 1.05 and (r[1500:] < 0.5).any()
+    # a small object still gets uniform points all over the extraction cube [-1, 1]^3
+    small = _sphere()
+    small = small.with_verts(small.verts * 0.3)
+    spread = np.abs(occupancy_pool(small, settings, seed=3)[0][1500:]).max()
+    assert 0.95 < spread <= 1.0
     drawn, labels = balanced_draw(points, inside, 400, torch.Generator().manual_seed(0))
     assert drawn.shape == (400, 3) and labels.mean() == 0.5
     r = drawn.norm(dim=1)

@@ -1,8 +1,9 @@
 """Labelled query points for implicit-surface training (PIFu §4.5): where to ask "inside or out?".
 
 Per object, a pool of candidates is drawn once: surface points uniform by area perturbed with
-N(0, σ²) (PIFu's importance sampling near the surface) plus a share uniform in the padded bounding box;
-each is labelled by the generalized winding number (`gan3d.ops.winding`: robust to overlapping parts
+N(0, σ²) (PIFu's importance sampling near the surface) plus a share uniform in the cube [-1, 1]³
+that surfaces are extracted from (grown to the object's padded bounding box where it pokes out); each
+is labelled by the generalized winding number (`gan3d.ops.winding`: robust to overlapping parts
 and small holes). Each epoch then takes a fresh, balanced draw from the pool: half inside, half
 outside, as PIFu does (when one side runs short, the other fills in).
 
@@ -36,7 +37,8 @@ class OccupancySampling:
         uniform_fraction: share of the pool drawn uniformly in the bounding box (PIFu: 1/16; more keeps
             free space far from the surface empty at small pools).
         pool_factor: the labelled pool holds `pool_factor × points` candidates, drawn once per object.
-        padding: how far (fraction of the largest extent) the uniform box reaches beyond the object.
+        padding: how far (fraction of the largest extent) the uniform box reaches beyond the object where
+            the object pokes out of the cube [-1, 1]³; the box is that cube otherwise.
     """
 
     points: int = 2048
@@ -60,7 +62,11 @@ def occupancy_pool(mesh: Mesh, settings: OccupancySampling, seed: int = 0) -> tu
     near = surface + rng.normal(scale=settings.sigma, size=surface.shape)
     low, high = mesh.verts.min(axis=0), mesh.verts.max(axis=0)
     pad = settings.padding * float((high - low).max())
-    uniform = rng.uniform(low - pad, high + pad, size=(n_uniform, 3))
+    # the whole extraction cube, not only the object's box: at test time the surface is looked for in
+    # [-1, 1]^3 (`gan3d.ops.mise`), and points along the input view's rays far from the object must have
+    # been seen as outside (PIFu samples its fixed capture volume)
+    low, high = np.minimum(low - pad, -1.0), np.maximum(high + pad, 1.0)
+    uniform = rng.uniform(low, high, size=(n_uniform, 3))
     points = np.concatenate([near, uniform]).astype(np.float32)
     inside = winding_number(torch.from_numpy(points), torch.from_numpy(mesh.verts), torch.from_numpy(mesh.faces))
     return points, (inside > 0.5).numpy()
@@ -84,6 +90,7 @@ def balanced_draw(
 
 
 CACHE_DIR = ".gan3d_cache"  # beside the mesh: hidden, so no dataset scanner reads it as data
+POOL_VERSION = 2  # bumped whenever occupancy_pool draws differently, so older cached pools are not read
 
 
 def cached_occupancy_pool(
@@ -108,6 +115,7 @@ def cached_occupancy_pool(
     stat = mesh_path.stat()
     key = json.dumps(
         [
+            POOL_VERSION,
             asdict(settings) | {"points": settings.points * settings.pool_factor, "pool_factor": 1},
             seed,
             None if normalization is None else [list(map(float, normalization[0])), float(normalization[1])],
