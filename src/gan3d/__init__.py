@@ -1,6 +1,6 @@
 """gan3d: GAN architectures for 3D models on one data pipeline: the voxel family (3D-GAN, 3D-VAE-GAN), and
 DIB-R's differentiable renderer, multi-view mesh fitting, single-image mesh + colour/texture predictor and
-texture GAN today; PIFu / PIFuHD are coming."""
+texture GAN, and single-level PIFu (pixel-aligned implicit functions) today; PIFuHD is coming."""
 
 from gan3d.errors import CheckpointError, ConfigError, DataError, Gan3dError
 
