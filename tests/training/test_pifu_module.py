@@ -81,6 +81,24 @@ def test_it_learns_occupancy_of_held_out_objects(trained) -> None:  # noqa: ANN0
     assert untrained < 0.6 and accuracy > 0.66, (untrained, accuracy)
 
 
+def test_previews_show_every_class(root: Path, tmp_path: Path) -> None:
+    from PIL import Image
+
+    module = PifuModule(model_kwargs=SMALL, preview_every_n_epochs=1)
+    trainer = L.Trainer(
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        default_root_dir=tmp_path,
+        num_sanity_val_steps=0,
+    )
+    trainer.fit(module, _data(root))
+    sheet = Image.open(tmp_path / "samples" / "pifu_epoch0001.png")
+    # one row per held-out object (one person, one chair), input | front slice | side slice
+    assert sheet.size == (3 * SIZE, 2 * SIZE)
+
+
 def test_bad_batches_and_settings_are_refused(root: Path) -> None:
     with pytest.raises(ConfigError, match="loss"):
         PifuModule(loss="l1")  # type: ignore[arg-type]

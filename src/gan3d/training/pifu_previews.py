@@ -27,9 +27,11 @@ class PifuPreviewCallback(L.Callback):
     """Every `every_n_epochs` (and at the last epoch) draw the preview sheet of `n_objects` validation
     objects (module docstring)."""
 
-    def __init__(self, every_n_epochs: int = 5, n_objects: int = 6) -> None:
-        self.every_n_epochs, self.n_objects = every_n_epochs, n_objects
+    def __init__(self, every_n_epochs: int = 5, n_objects: int = 6, per_class: int = 2) -> None:
+        self.every_n_epochs, self.n_objects, self.per_class = every_n_epochs, n_objects, per_class
         self._val_batch: dict[str, Any] | None = None
+        self._picked: list[tuple[torch.Tensor, Any]] = []
+        self._counts: dict[str, int] = {}
 
     def on_validation_batch_end(
         self,
@@ -40,8 +42,21 @@ class PifuPreviewCallback(L.Callback):
         batch_idx: int,
         dataloader_idx: int = 0,
     ) -> None:
-        if self._val_batch is None and batch_idx == 0:
-            self._val_batch = {k: batch[k][: self.n_objects] for k in ("images", "cameras")}
+        """Keep up to `per_class` objects of each class from the first validation pass (the loader is
+        sorted by class: the first batch alone would show one class)."""
+        if self._val_batch is not None or trainer.sanity_checking:
+            return
+        for i, name in enumerate(batch.get("class_name", [])):
+            if self._counts.get(name, 0) < self.per_class and len(self._picked) < self.n_objects:
+                self._counts[name] = self._counts.get(name, 0) + 1
+                self._picked.append((batch["images"][i], batch["cameras"][i]))
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._val_batch is None and self._picked:
+            from gan3d.structures.cameras import Cameras
+
+            images = torch.stack([p[0] for p in self._picked])
+            self._val_batch = {"images": images, "cameras": Cameras.stack([p[1] for p in self._picked])}
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         epoch = trainer.current_epoch + 1
