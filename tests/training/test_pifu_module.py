@@ -125,6 +125,37 @@ def test_reconstruct_writes_a_watertight_mesh_in_the_views_frame(trained, root: 
     assert main(["sample", "--ckpt", str(export), "--out", str(tmp_path / "s")]) == 2
 
 
+def test_rendered_views_bring_their_cameras_and_photos_get_the_default(
+    trained,
+    root: Path,
+    tmp_path: Path,  # noqa: ANN001
+) -> None:
+    import shutil
+
+    from gan3d.data.render_views import load_camera
+    from gan3d.pipelines.pifu_entry import default_cameras, photo_cameras
+
+    views = sorted((root / "person" / "test").glob("person_*_00[14].png"))
+    cameras, own = photo_cameras(views, 16)
+    assert own and cameras.batch_shape == (2,)
+    json_path = views[1].parent / f"{views[1].stem[:-4]}_views" / "004.json"
+    expected = load_camera(json_path).resized(16, 16)
+    torch.testing.assert_close(cameras.rotation[1], expected.rotation)
+    torch.testing.assert_close(cameras.intrinsics[1], expected.intrinsics)
+    photo = tmp_path / "photo.png"
+    shutil.copy(views[0], photo)
+    cameras, own = photo_cameras([photo], 16)
+    assert not own
+    torch.testing.assert_close(cameras.rotation, default_cameras(1, 16).rotation)
+    with pytest.raises(ConfigError, match="one kind"):
+        photo_cameras([views[0], photo], 16)
+    # multi-view reconstruction from two rendered views, through the CLI
+    _, _, export, _ = trained
+    out = tmp_path / "two.obj"
+    assert main(["reconstruct", "--ckpt", str(export), *map(str, views), "--out", str(out), "--resolution", "32"]) == 0
+    assert main(["reconstruct", "--ckpt", str(export), str(views[0]), str(photo), "--out", str(out)]) == 2
+
+
 def test_the_export_answers_as_the_trained_module(trained, root: Path) -> None:  # noqa: ANN001
     from gan3d.pipelines.loading import load_model
 

@@ -2,15 +2,19 @@
 function (a watertight mesh from 1..V photos, and a figure of the inputs | the mesh from 4 azimuths).
 See `gan3d.pipelines.loading`.
 
-Cameras: a photo carries none, so view i of V is taken to be where the built-in views put their
-cameras (`gan3d.data.render_views.ViewSettings`: 30° elevation, distance 2.2, 60° field of view), at
-azimuth 360° · i / V; the mesh comes out in that world frame (z up, the first view's camera at
-azimuth 0). Prepared photos (`gan3d.data.photos`) are framed as those views are.
+Cameras: a view rendered by `gan3d data render` / `gan3d data synth` (`<stem>_NNN.png` beside
+`<stem>_views/NNN.json`) carries its camera, which is used, with the image as it is (no preparation:
+cropping would move it off that camera); the mesh then comes out in the render's unit-sphere frame. A
+photo carries none, so photo i of V is taken to be where the built-in views put their cameras
+(`gan3d.data.render_views.ViewSettings`: 30° elevation, distance 2.2, 60° field of view), at azimuth
+360° · i / V; the mesh comes out in that world frame (z up, the first view's camera at azimuth 0).
+Prepared photos (`gan3d.data.photos`) are framed as those views are. Mixing the two is refused.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -82,16 +86,42 @@ def reconstruct_mesh(
     return PifuReconstruction(mesh, grid, queries, settings.bounds)
 
 
-def load_photos(request: ReconstructRequest, size: int) -> torch.Tensor:
-    """The request's photos as the network's input, (V, 3, size, size) in [0, 1]."""
+def rendered_camera(path: Path) -> Path | None:
+    """The camera JSON of a gan3d-rendered view (`<stem>_NNN.png` → `<stem>_views/NNN.json`), or None."""
+    import re
+
+    match = re.fullmatch(r"(?P<stem>.+)_(?P<view>\d{3,})\.png", path.name)
+    if match is None:
+        return None
+    json_path = path.parent / f"{match['stem']}_views" / f"{match['view']}.json"
+    return json_path if json_path.is_file() else None
+
+
+def photo_cameras(paths: list[Path], size: int) -> tuple[Cameras, bool]:
+    """(cameras (V,) sized `size`², whether they are the views' own) for the request's images (module
+    docstring)."""
+    from gan3d.data.render_views import load_camera
+
+    found = [rendered_camera(p) for p in paths]
+    if all(f is not None for f in found):
+        return Cameras.stack([load_camera(f).resized(size, size) for f in found if f is not None]), True
+    if any(f is not None for f in found):
+        raise ConfigError("some views carry a camera (gan3d renders) and some do not: give one kind")
+    return default_cameras(len(paths), size), False
+
+
+def load_photos(request: ReconstructRequest, size: int, prepare: bool | None = None) -> torch.Tensor:
+    """The request's photos as the network's input, (V, 3, size, size) in [0, 1]; `prepare` overrides
+    the request's."""
     from gan3d.data.photos import prepare_photo
     from gan3d.io.images import load_view_image
 
     if not 1 <= len(request.images) <= MAX_VIEWS:
         raise ConfigError(f"PIFu reconstructs from 1 to {MAX_VIEWS} views; got {len(request.images)}")
+    prepare = request.prepare if prepare is None else prepare
     images = []
     for path in request.images:
-        image = prepare_photo(path, size).image if request.prepare else load_view_image(path, size=size)
+        image = prepare_photo(path, size).image if prepare else load_view_image(path, size=size)
         if image.shape[-1] != image.shape[-2]:
             raise ConfigError(f"{path}: views must be square (or prepared), got {image.shape[-1]}x{image.shape[-2]}")
         images.append(image.float())
@@ -113,10 +143,13 @@ def reconstruct_to_files(loaded: LoadedModel, request: ReconstructRequest) -> in
     if request.class_name is not None:
         raise ConfigError(f"{loaded.builder} is not conditional: --class does not apply")
     size = model.image_size
-    images = load_photos(request, size)
+    if not 1 <= len(request.images) <= MAX_VIEWS:
+        raise ConfigError(f"PIFu reconstructs from 1 to {MAX_VIEWS} views; got {len(request.images)}")
+    cameras, own = photo_cameras(request.images, size)
+    images = load_photos(request, size, prepare=request.prepare and not own)
     resolution = request.resolution or DEFAULT_RESOLUTION
     settings = ExtractionSettings(resolution, min(32, resolution), request.threshold)
-    result = reconstruct_mesh(model, images, default_cameras(len(images), size), settings)
+    result = reconstruct_mesh(model, images, cameras, settings)
     export_mesh(result.mesh, request.out)
     verts = torch.as_tensor(result.mesh.verts, dtype=torch.float32)
     faces = torch.as_tensor(result.mesh.faces, dtype=torch.int64)
