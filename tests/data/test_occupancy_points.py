@@ -121,3 +121,18 @@ def test_pools_are_cached_beside_the_mesh_and_invalidated_by_a_changed_mesh(
 def test_bad_sampling_settings_name_the_data(people: Path) -> None:
     with pytest.raises(DataError, match="sigma"):
         ShapeDataset(people, None, "train", occupancy_points=64, occupancy_sigma=0.0)
+
+
+def test_normal_maps_of_the_views(people: Path) -> None:
+    ds = ShapeDataset(people, None, "train", views=2, masks=True, cameras=True, normal_maps=True)
+    item = ds[0]
+    maps = item["normal_maps"]
+    assert maps.shape == (2, 6, 64, 64)
+    covered = maps[:, :3].norm(dim=1) > 0.5  # (2, H, W)
+    # the normal maps cover the views' own silhouettes (rendered from the same mesh and cameras)
+    assert (covered == (item["masks"][:, 0] > 0.5)).float().mean() > 0.97
+    # mostly facing the camera in front, away behind (not all: rays off the optical axis see faces whose
+    # normal tilts past it, and a body's sides are seen at grazing angles)
+    assert (maps[:, 2][covered] < 0).float().mean() > 0.85 and (maps[:, 5][covered] > 0).float().mean() > 0.85
+    with pytest.raises(DataError, match="normal maps"):
+        ShapeDataset(people, None, "train", views=2, normal_maps=True)

@@ -62,6 +62,7 @@ class ShapeDataModule(L.LightningDataModule):
         occupancy_points: int = 0,
         occupancy_sigma: float = 0.05,
         occupancy_uniform: float = 0.25,
+        normal_maps: bool = False,
         color: bool = False,
         seed: int = 0,
     ) -> None:

@@ -23,6 +23,8 @@ root (`ShapeNetVox32` + `ShapeNetRendering`). Items are dicts; each key is there
   time for the test split) from a pool labelled once per object
   and cached beside the mesh (`occupancy_points` = Q > 0; `gan3d.data.occupancy_points`), for implicit
   surfaces (PIFu).
+* `normal_maps`: float32 (V, 6, H, W), each view's front (channels 0-2) and back (3-5) unit surface
+  normals in that view's camera frame, 0 on background (`normal_maps=True`, with cameras; PIFuHD §4.4).
 * `label`: class index (position in `classes`), `class_name`, `id` (the object's stem).
 
 `collate_items` batches items: tensors stack, `Cameras` stack to batch shape (N, V), strings list.
@@ -89,6 +91,7 @@ class ShapeDataset(Dataset):
         occupancy_points: also return this many labelled query points (objects need a mesh file).
         occupancy_sigma, occupancy_uniform: their Gaussian perturbation of surface points and share of
             uniform box samples (`OccupancySampling`).
+        normal_maps: also return each view's front and back normal maps (objects need a mesh file).
     """
 
     def __init__(
@@ -110,11 +113,14 @@ class ShapeDataset(Dataset):
         occupancy_points: int = 0,
         occupancy_sigma: float = 0.05,
         occupancy_uniform: float = 0.25,
+        normal_maps: bool = False,
     ) -> None:
         if split not in ("train", "test"):
             raise DataError(root, f"split must be 'train' or 'test', got {split!r}")
         if channels not in (1, 3):
             raise DataError(root, f"channels must be 1 or 3, got {channels}")
+        if normal_maps and not (views >= 1 and cameras):
+            raise DataError(root, "normal maps belong to posed views: ask for views >= 1 and cameras")
         if (masks or cameras) and views < 1:
             raise DataError(root, "masks and cameras belong to views: ask for views >= 1")
         if augment is not None and (masks or cameras or surface_points or occupancy_points):
@@ -144,12 +150,12 @@ class ShapeDataset(Dataset):
             and r.split == split
             and (resolution is None or resolution in r.grids)
             and len(r.views) >= views
-            and (not (surface_points or occupancy_points) or r.mesh is not None)
+            and (not (surface_points or occupancy_points or normal_maps) or r.mesh is not None)
         ]
         if not self.records:
             needs = [f"a {resolution}^3 grid"] if resolution is not None else []
             needs += [f"{views} views"] if views else []
-            needs += ["a mesh"] if surface_points or occupancy_points else []
+            needs += ["a mesh"] if surface_points or occupancy_points or normal_maps else []
             raise DataError(
                 root,
                 f"no {split} objects"
@@ -165,6 +171,7 @@ class ShapeDataset(Dataset):
         self.channels = channels
         self.augment = augment
         self.masks, self.cameras, self.surface_points = masks, cameras, surface_points
+        self.normal_maps = normal_maps
         self._cache: dict[Any, Any] | None = {} if cache else None
         self._view_cache: dict[Path, torch.Tensor] | None = {} if cache_views else None
 
@@ -197,6 +204,13 @@ class ShapeDataset(Dataset):
                 item["masks"] = torch.stack([self._mask(record, i) for i in picked])
             if self.cameras:
                 item["cameras"] = self._cameras(record, picked).resized(int(width), int(height))
+            if self.normal_maps:
+                item["normal_maps"] = torch.stack(
+                    [
+                        self._cached(("normals", index, i, int(width)), lambda i=i, c=c: self._normal_map(index, c))
+                        for i, c in zip(picked, item["cameras"], strict=True)
+                    ]
+                )
         if self.surface_points:
             item["points"], item["point_normals"] = self._surface_points(index)
         if self.occupancy is not None:
@@ -285,6 +299,23 @@ class ShapeDataset(Dataset):
             mesh = mesh.with_verts((mesh.verts - center) / radius)
         points, normals = sample_surface(mesh, self.surface_points, seed=index)  # a uniform scale keeps normals
         return torch.from_numpy(points.astype(np.float32)), torch.from_numpy(normals.astype(np.float32))
+
+    def _normal_map(self, index: int, camera: Cameras) -> torch.Tensor:
+        """Front and back normals (6, H, W) of the object's mesh in `camera`'s frame (`render.normal_maps`)."""
+        from gan3d.render.normal_maps import normal_maps
+
+        mesh = self._cached(("mesh", index), lambda: self._unit_mesh(index))
+        maps = normal_maps(torch.from_numpy(mesh.verts).float(), torch.from_numpy(mesh.faces), camera[None])
+        return torch.cat([maps.front[0], maps.back[0]], dim=-1).permute(2, 0, 1).contiguous()
+
+    def _unit_mesh(self, index: int) -> Any:
+        record = self.records[index]
+        mesh = load_mesh(record.mesh)  # type: ignore[arg-type]
+        normalization = self._normalization(record)
+        if normalization is not None:
+            center, radius = normalization
+            mesh = mesh.with_verts((mesh.verts - center) / radius)
+        return mesh
 
     def _occupancy_pool(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         record = self.records[index]
