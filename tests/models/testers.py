@@ -156,10 +156,30 @@ class PifuTester:
         return {f"stack{i}": x for i, x in enumerate(logits)}
 
 
+@dataclass(frozen=True)
+class NormalNetTester:
+    """PIFuHD's normal network (`gan3d.models.normal_net`): image -> front and back unit normal maps."""
+
+    batch: int = 2
+
+    def build(self, name: str) -> nn.Module:
+        return get_model(name, base_channels=8, n_down=2, n_blocks=1)
+
+    def inputs(self, model: nn.Module) -> dict[str, Any]:
+        return {"images": torch.rand(self.batch, 3, 16, 16, generator=torch.Generator().manual_seed(0))}
+
+    def forward(self, model: nn.Module, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
+        maps = model(inputs["images"])
+        assert maps.shape == (self.batch, 6, 16, 16)
+        torch.testing.assert_close(maps[:, :3].norm(dim=1), torch.ones(self.batch, 16, 16))
+        return {"front": maps[:, :3], "back": maps[:, 3:]}
+
+
 # the module that defines a family's builders -> its tester
 TESTERS: dict[str, Tester] = {
     "gan3d.models.vae_gan": VoxelGanTester(),
     "gan3d.models.dibr_net": DibrNetTester(),
     "gan3d.models.texture_gan": TextureGanTester(),
     "gan3d.models.pifu": PifuTester(),
+    "gan3d.models.normal_net": NormalNetTester(),
 }

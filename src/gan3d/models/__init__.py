@@ -4,4 +4,4 @@ single-image mesh predictor.
 Importing this package registers every paper variant with `gan3d.registry`.
 """
 
-from gan3d.models import dibr_net, pifu, texture_gan, vae_gan  # noqa: F401  (registers the builders)
+from gan3d.models import dibr_net, normal_net, pifu, texture_gan, vae_gan  # noqa: F401  (registers the builders)

@@ -140,6 +140,8 @@ def reconstruct_to_files(loaded: LoadedModel, request: ReconstructRequest) -> in
     from gan3d.structures.cameras import orbit_cameras
 
     model: Pifu = loaded.model  # type: ignore[assignment]
+    if not isinstance(model, Pifu):
+        raise ConfigError(f"{loaded.builder} predicts normal maps (PIFuHD's input); it does not reconstruct alone")
     if request.class_name is not None:
         raise ConfigError(f"{loaded.builder} is not conditional: --class does not apply")
     size = model.image_size
