@@ -1,6 +1,7 @@
 """gan3d: GAN architectures for 3D models on one data pipeline: the voxel family (3D-GAN, 3D-VAE-GAN), and
 DIB-R's differentiable renderer, multi-view mesh fitting, single-image mesh + colour/texture predictor and
-texture GAN, and single-level PIFu (pixel-aligned implicit functions) today; PIFuHD is coming."""
+texture GAN, single-level PIFu (pixel-aligned implicit functions) and PIFuHD's normal-map network today;
+PIFuHD's two levels are coming."""
 
 from gan3d.errors import CheckpointError, ConfigError, DataError, Gan3dError
 
