@@ -82,6 +82,8 @@ def test_it_learns_normals_better_than_the_flat_baseline(root: Path, tmp_path: P
     image = next((root / "person" / "test").glob("person_*_001.png"))
     args = ["reconstruct", "--ckpt", str(tmp_path / "export"), str(image), "--out", str(tmp_path / "x.obj")]
     assert main(args) == 2  # a normal network does not reconstruct alone
+    assert main(["evaluate", "--ckpt", str(tmp_path / "export"), "--data", str(root)]) == 2
+    assert main(["sample", "--ckpt", str(tmp_path / "export"), "--out", str(tmp_path / "s")]) == 2
 
 
 def test_batches_without_normal_maps_are_refused(root: Path) -> None:

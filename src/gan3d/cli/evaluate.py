@@ -118,8 +118,14 @@ def _run_pifu(args: argparse.Namespace, loaded) -> int:  # noqa: ANN001
     from gan3d.data.datasets import ShapeDataset
     from gan3d.errors import ConfigError
     from gan3d.files import write_text_atomic
+    from gan3d.models.pifu import Pifu
     from gan3d.pipelines.evaluate_pifu import METRICS, SOURCES, evaluate_pifu, pifu_dataset
 
+    if not isinstance(loaded.model, Pifu):
+        raise ConfigError(
+            f"{loaded.builder} predicts normal maps: its training logs val/angle_front and val/angle_back; "
+            "gan3d evaluate scores reconstructions"
+        )
     if args.generation:
         raise ConfigError(f"{loaded.builder} reconstructs from images: --generation does not apply")
     views = args.views if args.views is not None else 1

@@ -41,6 +41,8 @@ def for_inference(model: nn.Module) -> nn.Module:
 
 def sample_to_folder(loaded: LoadedModel, request: SampleRequest) -> int:
     """PIFu reconstructs from images; it does not generate from noise."""
+    if not isinstance(loaded.model, Pifu):
+        raise ConfigError(f"{loaded.builder} predicts normal maps from photos; it does not sample from noise")
     raise ConfigError(f"{loaded.builder} reconstructs objects from photos: use gan3d reconstruct, not sample")
 
 
