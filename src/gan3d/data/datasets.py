@@ -291,12 +291,7 @@ class ShapeDataset(Dataset):
         return self._cached(("points", index), lambda: self._sample_points(index))
 
     def _sample_points(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        record = self.records[index]
-        mesh = load_mesh(record.mesh)  # type: ignore[arg-type]
-        normalization = self._normalization(record)
-        if normalization is not None:
-            center, radius = normalization
-            mesh = mesh.with_verts((mesh.verts - center) / radius)
+        mesh = self._unit_mesh(index)
         points, normals = sample_surface(mesh, self.surface_points, seed=index)  # a uniform scale keeps normals
         return torch.from_numpy(points.astype(np.float32)), torch.from_numpy(normals.astype(np.float32))
 
@@ -309,6 +304,7 @@ class ShapeDataset(Dataset):
         return torch.cat([maps.front[0], maps.back[0]], dim=-1).permute(2, 0, 1).contiguous()
 
     def _unit_mesh(self, index: int) -> Any:
+        """The object's mesh in its views' world frame (the render's unit-sphere normalisation, if any)."""
         record = self.records[index]
         mesh = load_mesh(record.mesh)  # type: ignore[arg-type]
         normalization = self._normalization(record)
