@@ -93,7 +93,9 @@ def test_previews_show_every_class(root: Path, tmp_path: Path) -> None:
         default_root_dir=tmp_path,
         num_sanity_val_steps=0,
     )
-    trainer.fit(module, _data(root))
+    data = _data(root)
+    data.hparams.batch_size = 1  # each validation batch holds one class: the sheet must gather across batches
+    trainer.fit(module, data)
     sheet = Image.open(tmp_path / "samples" / "pifu_epoch0001.png")
     # one row per held-out object (one person, one chair), input | front slice | side slice
     assert sheet.size == (3 * SIZE, 2 * SIZE)
