@@ -34,8 +34,8 @@ class OccupancySampling:
     Attributes:
         points: points per object per epoch (PIFu: 5,000 at 512 px; fewer at CPU sizes).
         sigma: standard deviation of the Gaussian perturbation of surface points (unit-sphere frame).
-        uniform_fraction: share of the pool drawn uniformly in the bounding box (PIFu: 1/16; more keeps
-            free space far from the surface empty at small pools).
+        uniform_fraction: share of the pool drawn uniformly in the extraction cube (PIFu: 1/16; more
+            keeps free space far from the surface empty at small pools).
         pool_factor: the labelled pool holds `pool_factor × points` candidates, drawn once per object.
         padding: how far (fraction of the largest extent) the uniform box reaches beyond the object where
             the object pokes out of the cube [-1, 1]³; the box is that cube otherwise.

@@ -311,3 +311,12 @@ def _carved(shell: np.ndarray) -> np.ndarray:
         seen_back = np.flip(np.logical_or.accumulate(np.flip(shell, axis), axis=axis), axis)
         carved |= ~seen | ~seen_back
     return carved
+
+
+def voxelize_in_grid(verts: np.ndarray, faces: np.ndarray, voxel_to_world: np.ndarray, res: int) -> np.ndarray:
+    """Solid occupancy (res, res, res) bool of a mesh in world coordinates (verts (V, 3)), voxelised into
+    an existing grid whose continuous voxel coordinates map to the world by `voxel_to_world` (4, 4)
+    (`ShapeDataset`'s item of that name): how a predicted mesh is compared with a true grid."""
+    to_voxel = np.linalg.inv(np.asarray(voxel_to_world, dtype=np.float64))
+    in_grid = np.asarray(verts, dtype=np.float64) @ to_voxel[:3, :3].T + to_voxel[:3, 3]
+    return voxelize(in_grid, faces, res=res, placement=(np.zeros(3), float(res))).occupancy

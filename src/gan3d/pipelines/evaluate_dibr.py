@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from gan3d.data.datasets import ShapeDataset, collate_items
-from gan3d.data.voxelize import voxelize
+from gan3d.data.voxelize import voxelize_in_grid
 from gan3d.losses.silhouette import color_l1_loss
 from gan3d.metrics.chamfer import chamfer_distance, f_score
 from gan3d.models.dibr_net import DibrNet, DibrPrediction
@@ -94,10 +94,8 @@ def mesh_scores(
     """The `METRICS` of one predicted mesh (a `DibrPrediction` of batch 1, on the CPU like `model`) against
     one dataset item (images (Vw, 3, H, W), masks, cameras (Vw,), voxels, voxel_to_world, points)."""
     verts, faces = prediction.verts[0], model.faces
-    to_voxel = torch.linalg.inv(item["voxel_to_world"].double()).numpy()
     v = verts.detach().double().numpy()
-    in_grid = v @ to_voxel[:3, :3].T + to_voxel[:3, 3]
-    grid = voxelize(in_grid, faces.numpy(), res=resolution, placement=(np.zeros(3), float(resolution))).occupancy
+    grid = voxelize_in_grid(v, faces.numpy(), item["voxel_to_world"].double().numpy(), resolution)
     truth = item["voxels"][0].numpy() > 0.5
     iou = float((grid & truth).sum() / max((grid | truth).sum(), 1))
     points, _ = sample_surface(Mesh(v, faces.numpy()), n_points)

@@ -27,7 +27,7 @@ import torch
 
 from gan3d.data.datasets import ShapeDataset
 from gan3d.data.synthetic_parts import PART_NAMES, dataset_part_labels
-from gan3d.data.voxelize import voxelize
+from gan3d.data.voxelize import voxelize_in_grid
 from gan3d.errors import DataError
 from gan3d.export.mesh import voxels_to_mesh
 from gan3d.metrics.chamfer import chamfer_distance, f_score, normal_consistency
@@ -87,9 +87,7 @@ def mesh_scores(mesh: Mesh | None, item: dict, root: str | os.PathLike[str], n_p
             "iou_legs": 0.0,
             "iou_rest": 0.0,
         }
-    to_voxel = torch.linalg.inv(item["voxel_to_world"].double()).numpy()
-    in_grid = mesh.verts @ to_voxel[:3, :3].T + to_voxel[:3, 3]
-    grid = voxelize(in_grid, mesh.faces, res=resolution, placement=(np.zeros(3), float(resolution))).occupancy
+    grid = voxelize_in_grid(mesh.verts, mesh.faces, item["voxel_to_world"].double().numpy(), resolution)
     points, normals = sample_surface(mesh, n_points)
     pred = torch.as_tensor(points, dtype=torch.float32)[None]
     target = item["points"][None].float()
