@@ -175,6 +175,36 @@ class NormalNetTester:
         return {"front": maps[:, :3], "back": maps[:, 3:]}
 
 
+@dataclass(frozen=True)
+class PifuHDTester:
+    """PIFuHD (`gan3d.models.pifuhd`): one image + its normal maps + camera + query points -> the logits of
+    every coarse stack and of the fine level (the normal network is `NormalNetTester`'s)."""
+
+    batch: int = 2
+
+    def build(self, name: str) -> nn.Module:
+        small = {"image_size": 32, "coarse_size": 16, "crop_size": 16, "coarse_channels": 16}
+        small |= {"coarse_feature_channels": 16, "coarse_mlp_widths": (16, 12, 8), "fine_channels": 8}
+        return get_model(name, normal_net=None, fine_feature_channels=8, fine_mlp_widths=(8,), **small)
+
+    def inputs(self, model: nn.Module) -> dict[str, Any]:
+        from gan3d.structures.cameras import orbit_cameras
+
+        gen = torch.Generator().manual_seed(0)
+        cameras = orbit_cameras([20.0] * self.batch, [float(70 * i) for i in range(self.batch)], 2.5, size=32)
+        return {
+            "images": torch.rand(self.batch, 1, 3, 32, 32, generator=gen),
+            "normal_maps": torch.rand(self.batch, 1, 6, 32, 32, generator=gen) * 2 - 1,
+            "cameras": cameras.reshape(self.batch, 1),
+            "points": torch.rand(self.batch, 64, 3, generator=gen) - 0.5,
+        }
+
+    def forward(self, model: nn.Module, inputs: dict[str, Any]) -> dict[str, torch.Tensor]:
+        logits = model(inputs["images"], inputs["cameras"], inputs["points"], normal_maps=inputs["normal_maps"])
+        assert len(logits) == model.config["coarse_stacks"] + 1 and all(x.shape == (self.batch, 64) for x in logits)
+        return {"fine": logits[-1], **{f"coarse{i}": x for i, x in enumerate(logits[:-1])}}
+
+
 # the module that defines a family's builders -> its tester
 TESTERS: dict[str, Tester] = {
     "gan3d.models.vae_gan": VoxelGanTester(),
@@ -182,4 +212,5 @@ TESTERS: dict[str, Tester] = {
     "gan3d.models.texture_gan": TextureGanTester(),
     "gan3d.models.pifu": PifuTester(),
     "gan3d.models.normal_net": NormalNetTester(),
+    "gan3d.models.pifuhd": PifuHDTester(),
 }

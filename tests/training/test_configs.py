@@ -55,6 +55,15 @@ def test_config_fast_dev_run(
         DibrModule(model="dibr_net_texture_64", model_kwargs=teacher_kwargs).export_pretrained(work / "teacher")
         extra = ["--model.teacher", str(work / "teacher")]
         kwargs.update(template_level=2, width=32, texture_channels=32)
+    elif "normal_net" in model_args:  # PIFuHD: a small untrained normal network export, small levels
+        from gan3d.training.normal_module import NormalModule
+
+        normal_kwargs = {"image_size": image_size, "base_channels": 4, "n_blocks": 1}
+        NormalModule(model="normal_net_64", model_kwargs=normal_kwargs).export_pretrained(work / "normals")
+        extra = ["--model.normal_net", str(work / "normals")]
+        kwargs.update(image_size=image_size, coarse_size=16, crop_size=16, coarse_channels=16)
+        kwargs.update(coarse_feature_channels=16, coarse_mlp_widths=[16, 8, 8], fine_channels=8)
+        kwargs.update(fine_feature_channels=8, fine_mlp_widths=[8])
     elif model_args["model"].startswith("pifu"):
         kwargs.update(channels=16, feature_channels=16, mlp_widths=[16, 8])
     else:

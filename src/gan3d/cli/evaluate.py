@@ -119,9 +119,11 @@ def _run_pifu(args: argparse.Namespace, loaded) -> int:  # noqa: ANN001
     from gan3d.errors import ConfigError
     from gan3d.files import write_text_atomic
     from gan3d.models.pifu import Pifu
+    from gan3d.models.pifuhd import PifuHD
     from gan3d.pipelines.evaluate_pifu import METRICS, SOURCES, evaluate_pifu, pifu_dataset
+    from gan3d.pipelines.pifu_entry import check_views
 
-    if not isinstance(loaded.model, Pifu):
+    if not isinstance(loaded.model, (Pifu, PifuHD)):
         raise ConfigError(
             f"{loaded.builder} predicts normal maps: its training logs val/angle_front and val/angle_back; "
             "gan3d evaluate scores reconstructions"
@@ -131,6 +133,7 @@ def _run_pifu(args: argparse.Namespace, loaded) -> int:  # noqa: ANN001
     views = args.views if args.views is not None else 1
     if views < 1:
         raise ConfigError(f"--views must be >= 1, got {views}")
+    check_views(loaded.model, loaded.builder, views)
     test = pifu_dataset(args.data, loaded.model.image_size, args.split, views, args.res)
     train = ShapeDataset(args.data, args.res, "train", classes=test.classes)
     result = evaluate_pifu(loaded.model, test, train, args.data, resolution=args.grid)

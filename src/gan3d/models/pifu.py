@@ -157,15 +157,24 @@ class PixelAlignedMLP(nn.Module):
         self.mean_after = len(widths) // 2
 
     def forward(self, x: torch.Tensor, views: int = 1) -> torch.Tensor:
-        inputs, y = x, x
-        for i, layer in enumerate(self.layers):
-            y = F.leaky_relu(layer(y if i == 0 else torch.cat([y, inputs], dim=1)))
+        return self.forward_with_hidden(x, views)[0]
+
+    def forward_with_hidden(
+        self, x: torch.Tensor, views: int = 1, layer: int | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(logits (B, P), the activations (B, widths[layer], P) of hidden layer `layer`, or None): PIFuHD's
+        fine level reads the coarse MLP's intermediate activations Ω(X) (§4.3)."""
+        inputs, y, hidden = x, x, None
+        for i, linear in enumerate(self.layers):
+            y = F.leaky_relu(linear(y if i == 0 else torch.cat([y, inputs], dim=1)))
             if views > 1 and i + 1 == self.mean_after:
                 y = y.unflatten(0, (-1, views)).mean(1)
                 inputs = inputs.unflatten(0, (-1, views)).mean(1)
+            if i == layer:
+                hidden = y
         if views > 1 and self.mean_after >= len(self.layers):
             y, inputs = y.unflatten(0, (-1, views)).mean(1), inputs.unflatten(0, (-1, views)).mean(1)
-        return self.out(torch.cat([y, inputs], dim=1))[:, 0]
+        return self.out(torch.cat([y, inputs], dim=1))[:, 0], hidden
 
 
 class Pifu(nn.Module):

@@ -33,6 +33,7 @@ from gan3d.export.mesh import voxels_to_mesh
 from gan3d.metrics.chamfer import chamfer_distance, f_score, normal_consistency
 from gan3d.metrics.part_iou import part_iou
 from gan3d.models.pifu import Pifu
+from gan3d.models.pifuhd import PifuHD
 from gan3d.ops.mise import ExtractionSettings
 from gan3d.pipelines.evaluate_model import mean_shapes
 from gan3d.pipelines.pifu_entry import reconstruct_mesh
@@ -122,7 +123,7 @@ def _mean_shape_mesh(mean: torch.Tensor, threshold: float, item: dict) -> Mesh |
 
 @torch.no_grad()
 def evaluate_pifu(
-    model: Pifu,
+    model: Pifu | PifuHD,
     dataset: ShapeDataset,
     train: ShapeDataset,
     root: str | os.PathLike[str],

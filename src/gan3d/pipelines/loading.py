@@ -34,6 +34,7 @@ MODULE_FAMILIES: dict[str, str] = {  # module -> family
     "gan3d.training.texture_gan_module.TextureGanModule": "dibr",
     "gan3d.training.pifu_module.PifuModule": "pifu",
     "gan3d.training.normal_module.NormalModule": "pifu",
+    "gan3d.training.pifuhd_module.PifuHDModule": "pifu",
 }
 LEGACY_FAMILY = "voxel_gan"  # what exports and checkpoints without a family are
 LEGACY_MODULE = "gan3d.training.vae_gan_module.VaeGanModule"  # the module of checkpoints without `_class_path`

@@ -22,12 +22,13 @@ from torch import nn
 
 from gan3d.errors import ConfigError
 from gan3d.models.pifu import Pifu
+from gan3d.models.pifuhd import PifuHD
 from gan3d.ops.mise import ExtractionSettings, coarse_to_fine_occupancy
 from gan3d.pipelines.loading import LoadedModel, ReconstructRequest, SampleRequest
 from gan3d.structures.cameras import Cameras
 from gan3d.structures.mesh import Mesh
 
-__all__ = ["for_inference", "reconstruct_mesh", "reconstruct_to_files", "sample_to_folder"]
+__all__ = ["check_views", "for_inference", "reconstruct_mesh", "reconstruct_to_files", "sample_to_folder"]
 
 DEFAULT_RESOLUTION = 128  # CPU default of `gan3d reconstruct --resolution` (PIFu: 256, 512 on a GPU)
 FIGURE_AZIMUTHS = (0.0, 90.0, 180.0, 270.0)
@@ -41,7 +42,7 @@ def for_inference(model: nn.Module) -> nn.Module:
 
 def sample_to_folder(loaded: LoadedModel, request: SampleRequest) -> int:
     """PIFu reconstructs from images; it does not generate from noise."""
-    if not isinstance(loaded.model, Pifu):
+    if not isinstance(loaded.model, (Pifu, PifuHD)):
         raise ConfigError(f"{loaded.builder} predicts normal maps from photos; it does not sample from noise")
     raise ConfigError(f"{loaded.builder} reconstructs objects from photos: use gan3d reconstruct, not sample")
 
@@ -66,10 +67,11 @@ class PifuReconstruction:
 
 @torch.no_grad()
 def reconstruct_mesh(
-    model: Pifu, images: torch.Tensor, cameras: Cameras, settings: ExtractionSettings | None = None
+    model: Pifu | PifuHD, images: torch.Tensor, cameras: Cameras, settings: ExtractionSettings | None = None
 ) -> PifuReconstruction:
     """The surface `occupancy = settings.threshold` of one object seen in `images` (V, 3, S, S) in [0, 1]
-    by `cameras` (V,) (default settings: 256³ from 32³): the image features are computed once, the
+    by `cameras` (V,) (default settings: 256³ from 32³; PIFuHD: one view, its fine level answers, the
+    normal maps predicted by the normal network it carries): the image features are computed once, the
     occupancy on the grid coarse to fine (`gan3d.ops.mise`), the mesh by marching cubes. Raises
     `DataError` when nothing is inside."""
     from gan3d.export.mesh import voxels_to_mesh
@@ -130,6 +132,14 @@ def load_photos(request: ReconstructRequest, size: int, prepare: bool | None = N
     return torch.stack(images)
 
 
+def check_views(model: Pifu | PifuHD, builder: str, views: int) -> None:
+    """Refuse a number of views the model cannot read (PIFuHD: one; PIFu: 1 to `MAX_VIEWS`)."""
+    if isinstance(model, PifuHD) and views != 1:
+        raise ConfigError(f"{builder} (PIFuHD) reconstructs from one view; got {views}")
+    if isinstance(model, PifuHD) and model.normals and model.normal_net is None:
+        raise ConfigError(f"{builder} reads normal maps but its export carries no normal network")
+
+
 def reconstruct_to_files(loaded: LoadedModel, request: ReconstructRequest) -> int:
     """The mesh at `request.out` (`--resolution` cells per side, default 128) and a figure (`.png`
     beside it): the inputs, then the mesh from four azimuths (grey, head light)."""
@@ -141,9 +151,10 @@ def reconstruct_to_files(loaded: LoadedModel, request: ReconstructRequest) -> in
     from gan3d.render.headlit import render_headlit
     from gan3d.structures.cameras import orbit_cameras
 
-    model: Pifu = loaded.model  # type: ignore[assignment]
-    if not isinstance(model, Pifu):
+    model: Pifu | PifuHD = loaded.model  # type: ignore[assignment]
+    if not isinstance(model, (Pifu, PifuHD)):
         raise ConfigError(f"{loaded.builder} predicts normal maps (PIFuHD's input); it does not reconstruct alone")
+    check_views(model, loaded.builder, len(request.images))
     if request.class_name is not None:
         raise ConfigError(f"{loaded.builder} is not conditional: --class does not apply")
     size = model.image_size

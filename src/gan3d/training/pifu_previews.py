@@ -70,7 +70,7 @@ class PifuPreviewCallback(L.Callback):
         assert self._val_batch is not None
         batch = {k: v.to(pl_module.device) for k, v in self._val_batch.items()}
         model = pl_module.model  # type: ignore[attr-defined]
-        views = pl_module.hparams.input_views  # type: ignore[attr-defined]
+        views = getattr(pl_module.hparams, "input_views", 1)  # PIFuHD: one view
         images, cameras = batch["images"][:, :views], batch["cameras"][:, :views]
         size = images.shape[-1]
         points = torch.cat([slice_points(size, 1, images.device), slice_points(size, 0, images.device)])
