@@ -59,6 +59,12 @@ RECIPES: dict[str, tuple[dict[str, Any], dict[str, Any], int, str]] = {
         32,
         "no BN in D, lr 2e-4 both, R1 gamma 10",
     ),
+    "nobn_r1_adaptive": (
+        {"d_norm": "none"},
+        {"lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "d_accuracy_threshold": 0.8, "r1_gamma": 10.0},
+        32,
+        "no BN in D, lr 2e-4 both, R1 gamma 10, adaptive D below 0.8 (§2.3)",
+    ),
     "sn_noise": (
         {"d_norm": "spectral"},
         {"lr_g": 1e-4, "lr_d": 4e-4, "beta1": 0.5, "d_accuracy_threshold": None, "d_input_noise": 0.1},
