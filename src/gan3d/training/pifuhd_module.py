@@ -24,12 +24,10 @@ import lightning as L
 import torch
 
 from gan3d.errors import ConfigError
-from gan3d.losses.occupancy import occupancy_mse, weighted_occupancy_bce
 from gan3d.models.normal_net import NormalNet
 from gan3d.models.pifuhd import PifuHD, crop_offsets
 from gan3d.registry import get_model, load_pretrained
-
-LOSSES = {"bce": weighted_occupancy_bce, "mse": occupancy_mse}
+from gan3d.training.pifu_module import LOSSES
 
 
 def _point_iou(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
