@@ -91,3 +91,49 @@ def test_batches_without_normal_maps_are_refused(root: Path) -> None:
     batch = next(iter(_data(root).val_dataloader()))
     with pytest.raises(ConfigError, match="normal_maps"):
         module.training_step({k: v for k, v in batch.items() if k != "normal_maps"}, 0)
+
+
+def test_the_discriminator_feature_term_steps_both_networks(root: Path, tmp_path: Path) -> None:
+    """Without VGG weights the perceptual term comes from pix2pixHD's discriminator: one epoch moves the
+    network and the discriminator, logs the terms, and the export holds the network only."""
+    torch.manual_seed(0)
+    module = NormalModule(model_kwargs={"base_channels": 8, "n_blocks": 1}, critic_weight=10.0, adv_weight=1.0)
+    assert module.critic is not None and not module.automatic_optimization
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    trainer = L.Trainer(
+        max_epochs=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        default_root_dir=tmp_path,
+        limit_train_batches=2,
+        limit_val_batches=1,
+    )
+    trainer.fit(module, _data(root))
+    after = module.state_dict()
+    moved = {k.split(".")[0] for k in before if not torch.equal(before[k], after[k])}
+    assert moved == {"model", "critic"}
+    for name in ("train/perceptual_critic", "train/adversarial", "train/critic_loss"):
+        assert name in trainer.callback_metrics
+    module.export_pretrained(tmp_path / "export")
+    from gan3d.registry import load_pretrained
+
+    network, _ = load_pretrained(tmp_path / "export")
+    assert set(network.state_dict()) == {k[len("model.") :] for k in after if k.startswith("model.")}
+
+
+def test_feature_matching_is_zero_on_the_truth_and_grows_with_the_error() -> None:
+    from gan3d.losses.perceptual import feature_l1
+    from gan3d.models.normal_net import PatchCritic
+
+    torch.manual_seed(0)
+    critic = PatchCritic(base_channels=8)
+    image = torch.rand(2, 3, 32, 32) * 2 - 1
+    truth = torch.nn.functional.normalize(torch.randn(2, 6, 32, 32), dim=1)
+    score, features = critic(torch.cat([image, truth], 1))
+    assert score.shape[:2] == (2, 1) and len(features) == 4
+    _, same = critic(torch.cat([image, truth], 1))
+    assert feature_l1(same, features) == 0
+    near = feature_l1(critic(torch.cat([image, truth + 0.05 * torch.randn_like(truth)], 1))[1], features)
+    far = feature_l1(critic(torch.cat([image, -truth], 1))[1], features)
+    assert 0 < near < far

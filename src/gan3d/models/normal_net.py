@@ -88,6 +88,33 @@ class NormalNet(nn.Module):
         return torch.cat([F.normalize(front, dim=1), F.normalize(back, dim=1)], dim=1)
 
 
+class PatchCritic(nn.Module):
+    """pix2pixHD's discriminator (one scale of its multi-scale PatchGAN): an image and its normal maps,
+    (B, 3 + 6, S, S) (image in [-1, 1], maps as unit vectors, 0 off the object), → a score per patch
+    (B, 1, S/2^n + 1, ...) and every layer's activations, for the discriminator-feature perceptual term
+    (pix2pixHD's feature matching). 4×4 convolutions, `n_layers` of stride 2, instance norm after the
+    first, LeakyReLU 0.2 (pix2pixHD: 64 channels, 3 layers, 3 scales)."""
+
+    def __init__(self, in_channels: int = 9, base_channels: int = 64, n_layers: int = 3) -> None:
+        super().__init__()
+        blocks: list[nn.Module] = []
+        channels, width = in_channels, base_channels
+        for i in range(n_layers + 1):
+            stride = 2 if i < n_layers else 1
+            norm: nn.Module = nn.InstanceNorm2d(width) if i else nn.Identity()
+            blocks.append(nn.Sequential(nn.Conv2d(channels, width, 4, stride, 2), norm, nn.LeakyReLU(0.2, True)))
+            channels, width = width, min(width * 2, 512)
+        self.blocks = nn.ModuleList(blocks)
+        self.score = nn.Conv2d(channels, 1, 4, 1, 2)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        features = []
+        for block in self.blocks:
+            x = block(x)
+            features.append(x)
+        return self.score(x), features
+
+
 @register_model
 def normal_net_64(**overrides: Any) -> NormalNet:
     """PIFuHD's normal network (§4.4) at CPU size: 64 px, 32 channels, 2 downsamplings, 4 residual blocks."""
