@@ -158,6 +158,51 @@ def test_rendered_views_bring_their_cameras_and_photos_get_the_default(
     assert main(["reconstruct", "--ckpt", str(export), str(views[0]), str(photo), "--out", str(out)]) == 2
 
 
+def test_a_photo_with_its_camera_file_reconstructs_as_the_render_it_is(
+    trained,
+    root: Path,
+    tmp_path: Path,  # noqa: ANN001
+) -> None:
+    import shutil
+
+    _, _, export, _ = trained
+    view = sorted((root / "person" / "test").glob("person_*_004.png"))[0]
+    camera = view.parent / f"{view.stem[:-4]}_views" / "004.json"
+    photo = tmp_path / "photo.png"  # the same pixels, no camera beside them
+    shutil.copy(view, photo)
+    rendered, given = tmp_path / "rendered.obj", tmp_path / "given.obj"
+    assert main(["reconstruct", "--ckpt", str(export), str(view), "--out", str(rendered), "--resolution", "32"]) == 0
+    args = ["reconstruct", "--ckpt", str(export), str(photo), "--camera", str(camera), "--resolution", "32"]
+    assert main([*args, "--out", str(given)]) == 0
+    a, b = trimesh.load(rendered, force="mesh"), trimesh.load(given, force="mesh")
+    np.testing.assert_allclose(np.asarray(b.vertices), np.asarray(a.vertices), atol=1e-6)
+    # without the camera the photo gets the default one, and comes out elsewhere
+    default = tmp_path / "default.obj"
+    assert main(["reconstruct", "--ckpt", str(export), str(photo), "--out", str(default), "--resolution", "32"]) == 0
+    c = trimesh.load(default, force="mesh")
+    assert len(c.vertices) != len(a.vertices) or np.abs(np.asarray(c.vertices) - np.asarray(a.vertices)).max() > 1e-3
+    # one camera per image, a camera file that is not one: one-line errors, exit 2
+    bad = tmp_path / "bad.obj"
+    assert main([*args, "--camera", str(camera), "--out", str(bad)]) == 2
+    junk = tmp_path / "junk.json"
+    junk.write_text("[1, 2]")
+    assert main(["reconstruct", "--ckpt", str(export), str(photo), "--camera", str(junk), "--out", str(bad)]) == 2
+    assert not bad.exists()
+
+
+def test_families_that_read_no_camera_refuse_one(root: Path, tmp_path: Path) -> None:
+    from gan3d.training.dibr_module import DibrModule
+
+    DibrModule(model_kwargs={"image_size": SIZE, "template_level": 2, "base_channels": 4}).export_pretrained(
+        tmp_path / "dibr"
+    )
+    view = sorted((root / "person" / "test").glob("person_*_004.png"))[0]
+    camera = view.parent / f"{view.stem[:-4]}_views" / "004.json"
+    args = ["reconstruct", "--ckpt", str(tmp_path / "dibr"), str(view), "--camera", str(camera)]
+    assert main([*args, "--out", str(tmp_path / "x.ply")]) == 2
+    assert not (tmp_path / "x.ply").exists()
+
+
 def test_the_export_answers_as_the_trained_module(trained, root: Path) -> None:  # noqa: ANN001
     from gan3d.pipelines.loading import load_model
 

@@ -24,6 +24,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="grid cells per side of the extracted surface (implicit models: 32 x a power of two; default 128)",
     )
     parser.add_argument(
+        "--camera",
+        dest="cameras",
+        action="append",
+        type=Path,
+        help="a camera JSON per image, in order (the format of `gan3d data render`'s <stem>_views/NNN.json): "
+        "models that read cameras (PIFu, PIFuHD) then use the images as they are, through these cameras",
+    )
+    parser.add_argument(
         "--no-prepare",
         dest="prepare",
         action="store_false",
@@ -33,10 +41,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from gan3d.errors import ConfigError
     from gan3d.pipelines.loading import ReconstructRequest, family_pipeline, load_model
 
     loaded = load_model(args.ckpt)
+    pipeline = family_pipeline(loaded.family)
+    cameras = getattr(args, "cameras", None)
+    if cameras and not getattr(pipeline, "ACCEPTS_CAMERAS", False):
+        raise ConfigError(f"{loaded.builder} does not read cameras: --camera does not apply")
     request = ReconstructRequest(
-        args.images, args.out, args.class_name, args.threshold, args.prepare, getattr(args, "resolution", None)
+        args.images, args.out, args.class_name, args.threshold, args.prepare, getattr(args, "resolution", None), cameras
     )
-    return family_pipeline(loaded.family).reconstruct_to_files(loaded, request)
+    return pipeline.reconstruct_to_files(loaded, request)

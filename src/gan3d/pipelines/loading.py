@@ -8,7 +8,8 @@ its network as `self.model`, built by `gan3d.registry.get_model(hparams.model, *
 
 A family's pipeline module (`FAMILIES`) provides `for_inference(model) -> model`,
 `sample_to_folder(loaded, SampleRequest) -> exit code` and
-`reconstruct_to_files(loaded, ReconstructRequest) -> exit code`.
+`reconstruct_to_files(loaded, ReconstructRequest) -> exit code`; a family whose reconstruction reads the
+photos' cameras (`ReconstructRequest.cameras`) says so with `ACCEPTS_CAMERAS = True`.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ class ReconstructRequest:
     threshold: float = 0.5
     prepare: bool = True
     resolution: int | None = None  # grid cells per side for families that extract a surface (None: theirs)
+    cameras: list[Path] | None = None  # a camera JSON per image, for families that read cameras
 
 
 def family_pipeline(family: str) -> ModuleType:

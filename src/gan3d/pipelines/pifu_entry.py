@@ -8,7 +8,9 @@ cropping would move it off that camera); the mesh then comes out in the render's
 photo carries none, so photo i of V is taken to be where the built-in views put their cameras
 (`gan3d.data.render_views.ViewSettings`: 30° elevation, distance 2.2, 60° field of view), at azimuth
 360° · i / V; the mesh comes out in that world frame (z up, the first view's camera at azimuth 0).
-Prepared photos (`gan3d.data.photos`) are framed as those views are. Mixing the two is refused.
+Prepared photos (`gan3d.data.photos`) are framed as those views are. Mixing the two is refused. Photos
+given with their own cameras (`gan3d reconstruct --camera CAM.json` per photo, the view-JSON format)
+are used as they are through those cameras, like gan3d's renders.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from gan3d.structures.mesh import Mesh
 
 __all__ = ["check_views", "for_inference", "reconstruct_mesh", "reconstruct_to_files", "sample_to_folder"]
 
+ACCEPTS_CAMERAS = True  # `ReconstructRequest.cameras` is read (module docstring)
 DEFAULT_RESOLUTION = 128  # CPU default of `gan3d reconstruct --resolution` (PIFu: 256, 512 on a GPU)
 FIGURE_AZIMUTHS = (0.0, 90.0, 180.0, 270.0)
 MAX_VIEWS = 16
@@ -160,7 +163,14 @@ def reconstruct_to_files(loaded: LoadedModel, request: ReconstructRequest) -> in
     size = model.image_size
     if not 1 <= len(request.images) <= MAX_VIEWS:
         raise ConfigError(f"PIFu reconstructs from 1 to {MAX_VIEWS} views; got {len(request.images)}")
-    cameras, own = photo_cameras(request.images, size)
+    if request.cameras:
+        from gan3d.data.render_views import load_camera
+
+        if len(request.cameras) != len(request.images):
+            raise ConfigError(f"{len(request.cameras)} --camera files for {len(request.images)} images: give one each")
+        cameras, own = Cameras.stack([load_camera(p).resized(size, size) for p in request.cameras]), True
+    else:
+        cameras, own = photo_cameras(request.images, size)
     images = load_photos(request, size, prepare=request.prepare and not own)
     resolution = request.resolution or DEFAULT_RESOLUTION
     settings = ExtractionSettings(resolution, min(32, resolution), request.threshold)
