@@ -147,6 +147,8 @@ def test_truth_normals_are_read_from_the_batch(root: Path, normals: Path) -> Non
 def test_bad_settings_are_refused(root: Path, normals: Path) -> None:
     with pytest.raises(ConfigError, match="normal_net"):
         PifuHDModule(model_kwargs=SMALL)
+    with pytest.raises(ConfigError, match="normal_net"):  # a normal network's shape alone would be untrained
+        PifuHDModule(model_kwargs={**SMALL, "normal_net": {"image_size": SIZE, "base_channels": 4, "n_blocks": 1}})
     with pytest.raises(ConfigError, match="not a normal-map network"):
         from gan3d.training.pifu_module import PifuModule
 

@@ -83,7 +83,7 @@ class PifuHDModule(L.LightningModule):
                 raise ConfigError(f"{normal_net}: not a normal-map network export ({config['builder']})")
             predictor, kwargs["normal_net"] = loaded, dict(config["kwargs"])
         else:
-            kwargs["normal_net"] = kwargs.get("normal_net")  # never the builder's untrained default
+            kwargs["normal_net"] = None  # never an untrained normal network (the builder's default shape)
         self.save_hyperparameters()
         self.hparams["model_kwargs"] = kwargs  # the normal network's shape too: checkpoints rebuild the model
         try:
@@ -92,7 +92,7 @@ class PifuHDModule(L.LightningModule):
             raise ConfigError(f"{model}: {err}") from None
         if not isinstance(self.model, PifuHD):
             raise ConfigError(f"{model} is not a PIFuHD model")
-        if self.model.normals and predictor is None and not _loading_checkpoint(kwargs):
+        if self.model.normals and predictor is None:
             raise ConfigError(
                 "PIFuHD reads normal maps: give normal_net (the export of a `gan3d train --config "
                 "configs/pifuhd_normals.yaml` run), or model_kwargs {normals: false}"
@@ -174,9 +174,3 @@ class PifuHDModule(L.LightningModule):
         from gan3d.training.callbacks import export_last_weights
 
         export_last_weights(self, directory)
-
-
-def _loading_checkpoint(kwargs: dict[str, Any]) -> bool:
-    """Whether the module is being rebuilt from its own checkpoint (its hparams name the normal
-    network's shape; the weights come with the checkpoint's state)."""
-    return kwargs.get("normal_net") is not None
