@@ -40,12 +40,11 @@ from gan3d.structures.cameras import Cameras
 class PifuHDFeatures:
     """The image features both levels read: the coarse level's maps of every stack (each (N, C_L, h, w),
     the last answers), the fine level's map (N, C_H, h', w') and, in training, the crop it was computed
-    on ((N, 2) pixel offsets (column, row) of the `crop_size` window in the full image), else None."""
+    on ((N, 2) pixel offsets (column, row) of the model's `crop_size` window in the full image), else None."""
 
     coarse: list[torch.Tensor]
     fine: torch.Tensor
     offsets: torch.Tensor | None = None
-    crop_size: int | None = None
 
 
 def crop_offsets(n: int, image_size: int, crop_size: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -204,7 +203,7 @@ class PifuHD(nn.Module):
         if offsets is None:
             return [PifuHDFeatures(coarse, self.fine_encoder(x)[-1])]
         fine = self.fine_encoder(crop_images(x, offsets, self.crop_size))[-1]
-        return [PifuHDFeatures(coarse, fine, offsets.to(x.device), self.crop_size)]
+        return [PifuHDFeatures(coarse, fine, offsets.to(x.device))]
 
     def query_levels(
         self, features: PifuHDFeatures, cameras: Cameras, points: torch.Tensor, detach_omega: bool = False
@@ -233,7 +232,7 @@ class PifuHD(nn.Module):
             fine_ndc = ndc
             inside = torch.ones(ndc.shape[:2], dtype=torch.bool, device=ndc.device)
         else:
-            fine_ndc = to_crop_ndc(ndc, features.offsets, self.image_size, features.crop_size or self.crop_size)
+            fine_ndc = to_crop_ndc(ndc, features.offsets, self.image_size, self.crop_size)
             inside = (fine_ndc.abs() <= 1).all(-1)
         fine = self.fine_mlp(torch.cat([sample_at(features.fine, fine_ndc), omega.to(features.fine.dtype)], dim=1))
         return coarse_logits, fine, inside

@@ -136,7 +136,8 @@ def load_photos(request: ReconstructRequest, size: int, prepare: bool | None = N
 
 
 def check_views(model: Pifu | PifuHD, builder: str, views: int) -> None:
-    """Refuse a number of views the model cannot read (PIFuHD: one; PIFu: 1 to `MAX_VIEWS`)."""
+    """Refuse what a PIFuHD export cannot read: more than one view, or photos without the normal network
+    its maps come from (PIFu's 1 to `MAX_VIEWS` views are checked where the photos are loaded)."""
     if isinstance(model, PifuHD) and views != 1:
         raise ConfigError(f"{builder} (PIFuHD) reconstructs from one view; got {views}")
     if isinstance(model, PifuHD) and model.normals and model.normal_net is None:
