@@ -8,7 +8,7 @@ import pytest
 import torch
 import trimesh
 
-from gan3d.ops.point_triangle import point_triangle_distance_2d
+from gan3d.ops.point_triangle import point_triangle_boundary_distance_2d, point_triangle_distance_2d
 from gan3d.render.dibr import DibrSettings, dibr_render, free_pixels_in_boxes, soft_alpha, soft_silhouette
 from gan3d.render.rasterize import RasterSettings, rasterize
 from gan3d.structures.cameras import orbit_cameras
@@ -74,6 +74,33 @@ def test_point_triangle_distance_values_and_gradients_match_the_textbook_formula
     assert torch.autograd.gradcheck(
         point_triangle_distance_2d, (points[outside][:30].requires_grad_(True), tri[outside][:30].requires_grad_(True))
     )
+
+
+def test_boundary_distance_equals_the_textbook_formula_outside_with_gradients() -> None:
+    # the background's form: F triangles shared by M > F points through an index; outside a triangle
+    # its boundary is its nearest part, so values and gradients must equal the textbook distance's
+    gen = torch.Generator().manual_seed(1)
+    tri = torch.rand(50, 3, 2, generator=gen, dtype=F64) * 4
+    tri[:5, 2] = (tri[:5, 0] + tri[:5, 1]) / 2  # degenerate: the third corner on the first edge
+    face = torch.randint(0, 50, (600,), generator=gen)
+    points = torch.rand(600, 2, generator=gen, dtype=F64) * 6 - 1
+    outside = (point_triangle_distance_2d_torch(points, tri[face]) > 1e-3) & (face >= 5)
+    points, face = points[outside], face[outside]
+    assert len(face) > 300
+    ours_in = (points.clone().requires_grad_(True), tri.clone().requires_grad_(True))
+    ref_in = (points.clone().requires_grad_(True), tri.clone().requires_grad_(True))
+    ours = point_triangle_boundary_distance_2d(ours_in[0], ours_in[1], face)
+    ref = point_triangle_distance_2d_torch(ref_in[0], ref_in[1][face])
+    torch.testing.assert_close(ours, ref)
+    weights = torch.rand(len(face), generator=gen, dtype=F64)
+    (ours * weights).sum().backward()
+    (ref * weights).sum().backward()
+    torch.testing.assert_close(ours_in[0].grad, ref_in[0].grad)
+    torch.testing.assert_close(ours_in[1].grad, ref_in[1].grad)
+    # inside, the distance to the nearest edge (not 0): the caller only asks about outside points
+    unit = torch.tensor([[[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]], dtype=F64)
+    inside = point_triangle_boundary_distance_2d(torch.tensor([[0.2, 0.3]], dtype=F64), unit, torch.zeros(1).long())
+    torch.testing.assert_close(inside, torch.tensor([0.2], dtype=F64))
 
 
 def test_hard_part_is_the_foundation_rasterizer_and_interpolates_attributes() -> None:

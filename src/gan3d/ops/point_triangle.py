@@ -35,3 +35,34 @@ def point_triangle_distance_2d(points: torch.Tensor, tri: torch.Tensor) -> torch
     offset = points - closest
     distance = (offset[:, 0] * offset[:, 0] + offset[:, 1] * offset[:, 1]).clamp(min=1e-20).sqrt()
     return torch.where(inside, torch.zeros_like(distance), distance)
+
+
+def point_triangle_boundary_distance_2d(points: torch.Tensor, tri: torch.Tensor, face: torch.Tensor) -> torch.Tensor:
+    """Distance from points (M, 2) to the boundary of triangle `face[m]` of `tri` (F, 3, 2), (M,).
+
+    For a point outside its triangle this is the distance to the triangle, which is all DIB-R's
+    background needs (a pixel centre inside a face is covered, so no uncovered pixel is inside one): the
+    inside test of `point_triangle_distance_2d` is skipped, and the corners are gathered per point in
+    one `index_select` of the triangles' six coordinates. The nearest edge and the closest point's t on
+    it are found without autograd and the distance is rebuilt differentiably from that edge alone with
+    t fixed (exact gradient, as in `point_triangle_distance_2d`). Degenerate triangles are their segments.
+
+    Args:
+        points: (M, 2); tri: (F, 3, 2), differentiable; face: int64 (M,) indices into `tri`.
+    """
+    n_tri = tri.shape[0]
+    with torch.no_grad():
+        corner = tri.detach().transpose(1, 2).reshape(n_tri, 6).index_select(0, face).view(-1, 2, 3)
+        ax, ay = corner[:, 0], corner[:, 1]  # (M, 3): edge i runs from corner i to corner i + 1
+        ex, ey = ax.roll(-1, 1) - ax, ay.roll(-1, 1) - ay
+        apx, apy = points[:, 0:1].detach() - ax, points[:, 1:2].detach() - ay
+        t = ((apx * ex + apy * ey) / torch.addcmul(ex * ex, ey, ey).clamp_(min=1e-12)).clamp_(0.0, 1.0)
+        dx, dy = torch.addcmul(apx, t, ex, value=-1.0), torch.addcmul(apy, t, ey, value=-1.0)
+        nearest = torch.addcmul(dx * dx, dy, dy).argmin(1)  # (M,)
+        t_edge = t.gather(1, nearest[:, None])
+        start_id = face * 3 + nearest
+        end_id = face * 3 + torch.where(nearest == 2, torch.zeros_like(nearest), nearest + 1)
+    flat = tri.reshape(n_tri * 3, 2)
+    start, end = flat.index_select(0, start_id), flat.index_select(0, end_id)
+    offset = points - torch.lerp(start, end, t_edge)
+    return (offset[:, 0] * offset[:, 0] + offset[:, 1] * offset[:, 1]).clamp(min=1e-20).sqrt()

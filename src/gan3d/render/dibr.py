@@ -32,7 +32,7 @@ from typing import Literal
 import torch
 
 from gan3d.errors import DataError
-from gan3d.ops.point_triangle import point_triangle_distance_2d
+from gan3d.ops.point_triangle import point_triangle_boundary_distance_2d
 from gan3d.render.rasterize import RasterSettings, expand_ranges, foreground_weights, gather_corners, rasterize_batch
 from gan3d.render.texture import TextureFilter, sample_texture
 
@@ -180,9 +180,8 @@ def soft_silhouette(
         n_cols = (col_hi[near_background] - col_lo + 1).clamp(min=0)
         n_rows = (row_hi[near_background] - row_lo + 1).clamp(min=0)
         pairs_per_face = n_cols * n_rows
-        image_offset = image * (height * width)
-        row_free = torch.zeros((n_images * height, width + 1), dtype=torch.int32, device=covered.device)
-        row_free[:, 1:] = (~covered).reshape(n_images * height, width).to(torch.int32).cumsum(1)
+        line_base = image * height  # line (image, row) = image * height + row: one row of one image
+        next_free, prev_free = free_run_tables(~covered)
     tri2d = tri[keep][..., :2]  # (F', 3, 2), differentiable
     pixel_ids, alphas = [], []
     start = 0
@@ -195,22 +194,26 @@ def soft_silhouette(
         with torch.no_grad():
             face, row = expand_ranges(row_lo[chunk], n_rows[chunk])
             face = chunk.index_select(0, face)
-            # drop the (face, row) spans with no uncovered pixel (row prefix sums) before expanding columns
-            line = image.index_select(0, face) * height + row
-            lo, count = col_lo.index_select(0, face), n_cols.index_select(0, face)
-            has_free = row_free[line, lo + count] > row_free[line, lo]
-            spans = torch.nonzero(has_free).squeeze(1)
-            face, row, lo, count = (x.index_select(0, spans) for x in (face, row, lo, count))
-            span, col = expand_ranges(lo, count)
-            face, row = face.index_select(0, span), row.index_select(0, span)
-            pixel = image_offset.index_select(0, face) + row * width + col
-            free = free_pixels[pixel]
-            # boolean-mask indexing is a slow path on CPU: take the kept positions once, then index_select
-            kept = torch.nonzero(free).squeeze(1)
-            face, row, col, pixel = (x.index_select(0, kept) for x in (face, row, col, pixel))
+            # trim each (face, row) span to its first and last uncovered pixel: spans that cross the
+            # silhouette lose their covered end, and spans with no uncovered pixel vanish, before any
+            # per-pixel pair exists (the pairs are most of the background's cost)
+            # (every kept face's box is non-empty and inside the image: `near_background` above)
+            first = (line_base.index_select(0, face) + row) * width  # pixel id of the row's column 0
+            lo = first + col_lo.index_select(0, face)
+            hi = lo + n_cols.index_select(0, face) - 1
+            lo, hi = next_free.index_select(0, lo), prev_free.index_select(0, hi)
+            count = (hi - lo + 1).clamp(min=0)
+            # one gather of the per-span values for all their pixels: (face, first pixel id, row)
+            per_span = torch.stack([face, first + lo, row, lo], 1)
+            span, offset = expand_ranges(torch.zeros_like(count), count)
+            face, pixel, row, col = per_span.index_select(0, span).unbind(1)
+            pixel, col = pixel + offset, col + offset
+            free = free_pixels.index_select(0, pixel)
+            if not bool(free.all()):  # a span may still cross a covered hole
+                kept = torch.nonzero(free).squeeze(1)
+                face, pixel, row, col = (x.index_select(0, kept) for x in (face, pixel, row, col))
         centre = torch.stack([col, row], -1).to(tri2d.dtype) + 0.5
-        corners = tri2d.reshape(-1, 6).index_select(0, face).view(-1, 3, 2)
-        distance = point_triangle_distance_2d(centre, corners)
+        distance = point_triangle_boundary_distance_2d(centre, tri2d, face)  # no face holds a free centre
         pixel_ids.append(pixel)
         alphas.append(soft_alpha(distance, settings))
         start = stop
@@ -240,6 +243,19 @@ def free_pixels_in_boxes(
     c0, c1 = col_lo.clamp(0, width), (col_hi + 1).clamp(0, width)
     count = table[image, r1, c1] - table[image, r0, c1] - table[image, r1, c0] + table[image, r0, c0]
     return torch.where((row_hi >= row_lo) & (col_hi >= col_lo), count, torch.zeros_like(count))
+
+
+def free_run_tables(free: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """For every pixel of `free` (bool (N, H, W)), flattened: the column of the first True pixel at or
+    after it in its row (W where none) and of the last True pixel at or before it (-1 where none).
+    int64 (N * H * W,) each, indexed by the pixel id (image * H + row) * W + column."""
+    n_images, height, width = free.shape
+    lines = free.reshape(n_images * height, width)
+    cols = torch.arange(width, device=free.device).expand_as(lines)
+    ahead = torch.where(lines, cols, torch.full_like(cols, width))
+    next_free = ahead.flip(1).cummin(1).values.flip(1)
+    behind = torch.where(lines, cols, torch.full_like(cols, -1))
+    return next_free.reshape(-1), behind.cummax(1).values.reshape(-1)
 
 
 DENSE_SLOTS_PER_PAIR = 4  # the (pixel, slot) table may hold this many entries per pair, else sort instead
