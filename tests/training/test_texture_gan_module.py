@@ -104,3 +104,34 @@ def test_training_steps_both_critics_and_the_generator_then_samples_and_evaluate
     assert set(result) == {"generator", "untrained (template)", "train split"}
     # every untrained sample is the sphere: its diversity is only the point sampling's noise
     assert result["untrained (template)"]["diversity"] < 0.5 * result["train split"]["diversity"]
+
+
+def test_the_shape_critic_judges_g1_against_the_teachers_offsets(root: Path, teacher: Path, tmp_path: Path) -> None:
+    # the teacher (template level 2) deforms a 162-vertex sphere: a generator on another template is refused
+    with pytest.raises(ConfigError, match="template"):
+        TextureGanModule(teacher=str(teacher), model_kwargs={"template_level": 1}, shape_weight=1.0)
+    torch.manual_seed(0)
+    kwargs = {"template_level": 2, "width": 64, "texture_channels": 64}
+    module = TextureGanModule(teacher=str(teacher), model_kwargs=kwargs, shape_weight=1.0, preview_every_n_epochs=0)
+    assert module.shape_critic is not None
+    images = torch.rand(3, 3, SIZE, SIZE, generator=torch.Generator().manual_seed(0))
+    textures, offsets = module.real_examples(images)
+    expected = module._teacher[0](images).verts - module._teacher[0].template
+    torch.testing.assert_close(offsets, expected)  # the real shapes are the teacher's, from its template
+    assert textures.shape == (3, 3, 64, 64)
+    data = ShapeDataModule(root, resolution=32, batch_size=4, classes=["chair", "table"], views=1,
+                           image_size=SIZE, cameras=True, color=True, synthesize=False)  # fmt: skip
+    data.setup()
+    before = [p.detach().clone() for p in module.shape_critic.parameters()]
+    g_out = module.model.g1_out.weight.detach().clone()
+    trainer = L.Trainer(max_steps=2, default_root_dir=tmp_path, enable_progress_bar=False, enable_model_summary=False)
+    trainer.fit(module, data.train_dataloader())
+    moved = [not torch.equal(a, b) for a, b in zip(before, module.shape_critic.parameters(), strict=True)]
+    assert sum(moved) >= len(moved) // 2  # (an untrained teacher's offsets are the generator's: the last bias stays)
+    assert not torch.equal(g_out, module.model.g1_out.weight)
+    logged = {k: float(trainer.callback_metrics[f"train/{k}_step"]) for k in ("loss", "adv_render", "adv_texture",
+              "laplacian", "smoothness", "adv_shape", "wasserstein_shape", "gp_shape")}  # fmt: skip
+    assert all(np.isfinite(v) for v in logged.values()), logged
+    # the generator's loss holds D3's term at its weight
+    parts = logged["adv_render"] + logged["adv_texture"] + 0.01 * logged["laplacian"] + 0.001 * logged["smoothness"]
+    assert logged["loss"] == pytest.approx(parts + logged["adv_shape"], rel=1e-4, abs=1e-5)

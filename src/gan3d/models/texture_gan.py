@@ -117,6 +117,31 @@ class TextureGanGenerator(TemplateMesh):
         return z, torch.randn(n, self.texture_noise_dim, generator=generator, device=device)
 
 
+class ShapeCritic(nn.Module):
+    """A WGAN-GP critic on template deformations: vertex offsets (B, V, 3) from the shared icosphere
+    template → a score (B,). The template fixes the vertex order, so a plain MLP reads a shape; no
+    normalisation (the gradient penalty is per sample).
+
+    Not part of §3.4: the texture GAN's optional third critic (`TextureGanModule(shape_weight=...)`),
+    which judges G1's shapes against the §3.3 predictor's, as §3.4's D2 judges G2's textures against
+    its textures.
+    """
+
+    def __init__(self, n_verts: int, width: int = 512) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(n_verts * 3, width),
+            nn.LeakyReLU(LEAKY_SLOPE),
+            nn.Linear(width, width // 2),
+            nn.LeakyReLU(LEAKY_SLOPE),
+            nn.Linear(width // 2, 1),
+        )
+
+    def forward(self, offsets: torch.Tensor) -> torch.Tensor:
+        return self.net(offsets)[:, 0]
+
+
 @register_model
 def texture_gan_64(**overrides: Any) -> TextureGanGenerator:
     """§3.4's generator at CPU size: 642-vertex template, 64² textures (paper: `texture_size: 256`)."""

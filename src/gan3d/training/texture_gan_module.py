@@ -7,9 +7,11 @@ Per batch of real objects (`ShapeDataset(views=1, cameras=True)`, coloured views
 * D2 (textures): real = the texture maps the trained §3.3 texture predictor (`teacher`, an export of
   `dibr_net_texture_*`) predicts for those views, fake = G2's textures (§3.4: "the textures from the
   original network are used as ground truth");
+* optionally (`shape_weight` > 0; not in §3.4) D3 (shapes): real = the teacher's predicted vertex offsets
+  for those views, fake = G1's offsets (`ShapeCritic`): §3.4's rule for textures applied to shapes;
 * the critics' step: Σ_k E[D_k(fake)] − E[D_k(real)] + gp_weight · GP_k; the generator's step:
-  −E[D1(render)] − texture_weight · E[D2(texture)] + laplacian_weight · ‖L δ‖² + smoothness_weight ·
-  flatten (§3.3's mesh regularisers, which keep the offsets a surface).
+  −E[D1(render)] − texture_weight · E[D2(texture)] − shape_weight · E[D3(offsets)] + laplacian_weight ·
+  ‖L δ‖² + smoothness_weight · flatten (§3.3's mesh regularisers, which keep the offsets a surface).
 
 One critic step per generator step (`n_critic`), Adam with WGAN-GP's betas (0.5, 0.9), manual
 optimisation. Logged: every term, both Wasserstein estimates; previews of generated renders and textures.
@@ -26,7 +28,7 @@ from gan3d.errors import ConfigError
 from gan3d.losses.adversarial import gradient_penalty
 from gan3d.losses.mesh_regularizers import interior_edges, laplacian_loss, smoothness_loss, uniform_laplacian
 from gan3d.models.dibr_net import DibrNet, RenderCritic
-from gan3d.models.texture_gan import TextureGanGenerator
+from gan3d.models.texture_gan import ShapeCritic, TextureGanGenerator
 from gan3d.registry import get_model, load_pretrained
 from gan3d.render.dibr import DibrSettings
 from gan3d.training.dibr_module import DibrModule
@@ -43,6 +45,8 @@ class TextureGanModule(L.LightningModule):
         lr, lr_critic: Adam learning rates of the generator and of the critics.
         gp_weight: WGAN-GP's penalty weight (10).
         texture_weight: weight of D2's term for the generator.
+        shape_weight: weight of D3's term (0: no shape critic, as §3.4). D3 judges G1's vertex offsets
+            against the teacher's for the batch's views; the teacher must deform the same template.
         laplacian_weight, smoothness_weight: §3.3's mesh regularisers on the generated offsets.
         n_critic: critic steps per generator step.
         sigmainv, boxlen: DIB-R's soft-silhouette settings (`DibrSettings`).
@@ -61,6 +65,7 @@ class TextureGanModule(L.LightningModule):
         lr_critic: float = 1e-4,
         gp_weight: float = 10.0,
         texture_weight: float = 1.0,
+        shape_weight: float = 0.0,
         laplacian_weight: float = 0.01,
         smoothness_weight: float = 0.001,
         n_critic: int = 1,
@@ -70,7 +75,7 @@ class TextureGanModule(L.LightningModule):
         class_names: list[str] | None = None,
     ) -> None:
         super().__init__()
-        if min(gp_weight, texture_weight, laplacian_weight, smoothness_weight) < 0 or n_critic < 1:
+        if min(gp_weight, texture_weight, shape_weight, laplacian_weight, smoothness_weight) < 0 or n_critic < 1:
             raise ConfigError("weights must be >= 0 and n_critic >= 1")
         self.save_hyperparameters()
         self.automatic_optimization = False
@@ -82,6 +87,14 @@ class TextureGanModule(L.LightningModule):
         size = self.model.config["texture_size"]
         self.image_critic = RenderCritic(loaded.image_size, n_blocks=CRITIC_BLOCKS)  # D1
         self.texture_critic = RenderCritic(size, n_blocks=CRITIC_BLOCKS)  # D2
+        self.shape_critic: ShapeCritic | None = None  # D3
+        if shape_weight > 0:
+            if loaded.template.shape != self.model.template.shape:
+                raise ConfigError(
+                    f"{teacher}: shape_weight needs a teacher on the generator's template "
+                    f"({len(self.model.template)} vertices), got {len(loaded.template)}"
+                )
+            self.shape_critic = ShapeCritic(len(self.model.template))
         edge, opposite = interior_edges(self.model.faces)
         self.register_buffer("edge", edge, persistent=False)
         self.register_buffer("opposite", opposite, persistent=False)
@@ -95,6 +108,8 @@ class TextureGanModule(L.LightningModule):
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         hp = self.hparams
         critics = [*self.image_critic.parameters(), *self.texture_critic.parameters()]
+        if self.shape_critic is not None:
+            critics += [*self.shape_critic.parameters()]
         return [
             torch.optim.Adam(self.model.parameters(), lr=hp.lr, betas=(0.5, 0.9)),
             torch.optim.Adam(critics, lr=hp.lr_critic, betas=(0.5, 0.9)),
@@ -106,15 +121,17 @@ class TextureGanModule(L.LightningModule):
         every = self.hparams.preview_every_n_epochs
         return [TextureGanPreviewCallback(every_n_epochs=every)] if every > 0 else []
 
-    def real_textures(self, images: torch.Tensor) -> torch.Tensor:
-        """The teacher's texture maps (B, 3, T, T) for views (B, 3, S, S), resized to the generator's T."""
+    def real_examples(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The teacher's texture maps (B, 3, T, T), resized to the generator's T, and vertex offsets from
+        the template (B, V, 3), for views (B, 3, S, S)."""
         teacher = self._teacher[0].to(images.device)
         with torch.no_grad():
-            texture = teacher(images).texture
+            prediction = teacher(images)
+        texture = prediction.texture
         size = self.model.config["texture_size"]
         if texture.shape[-1] != size:
             texture = torch.nn.functional.interpolate(texture, size=(size, size), mode="bilinear", align_corners=False)
-        return texture
+        return texture, prediction.verts - teacher.template
 
     def render(self, prediction: Any, cameras: Any) -> torch.Tensor:
         """Generated meshes rendered through `cameras` (B,): images (B, 3, H, W) on white."""
@@ -129,10 +146,11 @@ class TextureGanModule(L.LightningModule):
         hp = self.hparams
         generator_opt, critic_opt = self.optimizers()  # type: ignore[misc]
         real_images, cameras = batch["images"][:, 0], batch["cameras"][:, 0]
-        real_textures = self.real_textures(real_images)
+        real_textures, real_offsets = self.real_examples(real_images)
         n = len(real_images)
         d1 = lambda x: self.image_critic(x)[0]  # noqa: E731
         d2 = lambda x: self.texture_critic(x)[0]  # noqa: E731
+        d3 = self.shape_critic
         logs: dict[str, torch.Tensor] = {}
         for _ in range(hp.n_critic):
             with torch.no_grad():
@@ -143,6 +161,12 @@ class TextureGanModule(L.LightningModule):
             gp1 = gradient_penalty(d1, real_images, fake_images)
             gp2 = gradient_penalty(d2, real_textures, fake.texture)
             critic_loss = -w1 - w2 + hp.gp_weight * (gp1 + gp2)
+            if d3 is not None:
+                fake_offsets = fake.verts - self.model.template
+                w3 = d3(real_offsets).mean() - d3(fake_offsets).mean()
+                gp3 = gradient_penalty(d3, real_offsets, fake_offsets)
+                critic_loss = critic_loss - w3 + hp.gp_weight * gp3
+                logs.update(wasserstein_shape=w3.detach(), gp_shape=gp3.detach())
             critic_opt.zero_grad()
             self.manual_backward(critic_loss)
             critic_opt.step()
@@ -159,6 +183,10 @@ class TextureGanModule(L.LightningModule):
         flatten = smoothness_loss(verts, self.model.faces, (self.edge, self.opposite)) / len(self.edge)
         loss = adv_render + hp.texture_weight * adv_texture + hp.laplacian_weight * laplacian
         loss = loss + hp.smoothness_weight * flatten
+        if d3 is not None:
+            adv_shape = -d3(verts - self.model.template).mean()
+            loss = loss + hp.shape_weight * adv_shape
+            logs["adv_shape"] = adv_shape.detach()
         generator_opt.zero_grad()
         self.manual_backward(loss)
         generator_opt.step()
@@ -173,9 +201,13 @@ class TextureGanModule(L.LightningModule):
         n = len(real_images)
         fake = self.model(*self.model.noise(n))
         w1 = self.image_critic(real_images)[0].mean() - self.image_critic(self.render(fake, cameras))[0].mean()
-        real_textures = self.real_textures(real_images)
+        real_textures, real_offsets = self.real_examples(real_images)
         w2 = self.texture_critic(real_textures)[0].mean() - self.texture_critic(fake.texture)[0].mean()
         self.log("val/wasserstein_render", w1, batch_size=n)
         self.log("val/wasserstein_texture", w2, batch_size=n)
+        if self.shape_critic is not None:
+            fake_offsets = fake.verts - self.model.template
+            w3 = self.shape_critic(real_offsets).mean() - self.shape_critic(fake_offsets).mean()
+            self.log("val/wasserstein_shape", w3, batch_size=n)
 
     export_pretrained = DibrModule.export_pretrained  # the same export of `self.model`, family "dibr"
