@@ -102,6 +102,13 @@ def test_training_steps_both_critics_and_the_generator_then_samples_and_evaluate
     assert "1-NNA-CD" in capsys.readouterr().out
     result = json.loads(report.read_text())
     assert set(result) == {"generator", "untrained (template)", "train split"}
+    # with the teacher, its reconstructions of train views are a fourth source
+    args = ["evaluate", "--ckpt", str(tmp_path / "export"), "--data", str(root), "--json", str(report)]
+    assert main([*args, "--teacher", str(teacher)]) == 0
+    result = json.loads(report.read_text())
+    assert set(result) == {"generator", "untrained (template)", "train split", "teacher reconstructions (train views)"}
+    assert main([*args, "--teacher", str(tmp_path / "export")]) == 2  # a generator is not a predictor
+    assert main(["evaluate", "--ckpt", str(teacher), "--data", str(root), "--teacher", str(teacher)]) == 2
     # every untrained sample is the sphere: its diversity is only the point sampling's noise
     assert result["untrained (template)"]["diversity"] < 0.5 * result["train split"]["diversity"]
 

@@ -36,6 +36,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="with --ckpt: score generated samples (MMD/COV/1-NNA, recognition, diversity), the default for a pure GAN",
     )
     parser.add_argument("--gen-points", type=int, default=1024, help="surface points per shape for --generation")
+    parser.add_argument(
+        "--teacher",
+        type=Path,
+        help="with a texture GAN --ckpt: the §3.3 texture predictor's export, whose reconstructions of train views "
+        "are scored beside the samples (what the template reaches with supervision)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -164,13 +170,24 @@ def _run_texture_gan(args: argparse.Namespace, loaded) -> int:  # noqa: ANN001
     from rich.table import Table
 
     from gan3d.data.datasets import ShapeDataset
+    from gan3d.errors import ConfigError
     from gan3d.files import write_text_atomic
+    from gan3d.models.dibr_net import DibrNet
     from gan3d.pipelines.evaluate_texture_gan import evaluate_texture_gan
 
     def split(name: str) -> ShapeDataset:
         return ShapeDataset(args.data, resolution=args.res, split=name, surface_points=2048)
 
-    result = evaluate_texture_gan(loaded.model, split(args.split), split("train"))
+    teacher = None
+    if args.teacher is not None:
+        from gan3d.pipelines.evaluate_dibr import dibr_dataset
+        from gan3d.pipelines.loading import load_model
+
+        predictor = load_model(args.teacher)
+        if not isinstance(predictor.model, DibrNet):
+            raise ConfigError(f"{args.teacher}: --teacher must be a DIB-R predictor's export, got {predictor.builder}")
+        teacher = (predictor.model, dibr_dataset(args.data, predictor.model.image_size, "train", 1, args.res))
+    result = evaluate_texture_gan(loaded.model, split(args.split), split("train"), teacher=teacher)
     table = Table(title=f"{loaded.builder} samples against {args.data} ({args.split}), 2,048 surface points each")
     for column in ("source", "MMD-CD", "COV-CD", "1-NNA-CD", "diversity (mean pairwise CD)"):
         table.add_column(column, justify="left" if column == "source" else "right")
@@ -196,6 +213,10 @@ def _run_model(args: argparse.Namespace) -> int:
     if args.data is None:
         raise ConfigError("--ckpt needs --data DIR (a prepared dataset)")
     loaded = load_model(args.ckpt)
+    from gan3d.models.texture_gan import TextureGanGenerator
+
+    if args.teacher is not None and not isinstance(loaded.model, TextureGanGenerator):
+        raise ConfigError(f"--teacher applies to a texture GAN's export; {args.ckpt} is {loaded.builder}")
     if loaded.family == "dibr":
         return _run_dibr(args, loaded)
     if loaded.family == "pifu":

@@ -6,7 +6,9 @@ own surface points): MMD-CD, COV-CD and 1-NNA-CD (`gan3d.metrics.generation`, Po
 clouds normalised to the unit cube) and diversity, the mean Chamfer distance between pairs of samples.
 References in the same run: the train split itself against the held-out split (the ceiling a
 generator of the data could reach) and the untrained generator (every sample the template sphere: a
-collapsed generator, the baseline to beat).
+collapsed generator, the baseline to beat). With the §3.3 teacher, a third: its reconstructions of
+train-split views scored as samples, what the same template reaches with supervision (a generator of
+deformed spheres is not expected to pass it).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import torch
 
 from gan3d.data.datasets import ShapeDataset
 from gan3d.metrics.generation import generation_scores, pairwise_chamfer
+from gan3d.models.dibr_net import DibrNet
 from gan3d.models.texture_gan import TextureGanGenerator
 from gan3d.structures.mesh import sample_surface
 
@@ -26,6 +29,20 @@ def generated_clouds(model: TextureGanGenerator, n: int, n_points: int = 2048, s
     z, z_texture = model.noise(n, generator=torch.Generator().manual_seed(seed))
     prediction = model(z, z_texture)
     clouds = [sample_surface(model.to_mesh(prediction, i), n_points, seed=seed + i)[0] for i in range(n)]
+    return torch.as_tensor(clouds, dtype=torch.float32)
+
+
+@torch.no_grad()
+def teacher_clouds(
+    teacher: DibrNet, views: ShapeDataset, n: int, n_points: int = 2048, seed: int = 0
+) -> torch.Tensor:
+    """Surface points (n, n_points, 3) of the §3.3 predictor's meshes for view 0 of the first n objects of
+    `views` (`ShapeDataset(views=1)` at the teacher's image size; the model on the CPU)."""
+    teacher.eval().cpu()
+    clouds = []
+    for i in range(min(n, len(views))):
+        prediction = teacher(views[i]["images"][:1].float())
+        clouds.append(sample_surface(teacher.to_mesh(prediction, 0), n_points, seed=seed + i)[0])
     return torch.as_tensor(clouds, dtype=torch.float32)
 
 
@@ -46,10 +63,16 @@ def diversity(clouds: torch.Tensor) -> float:
 
 
 def evaluate_texture_gan(
-    model: TextureGanGenerator, test: ShapeDataset, train: ShapeDataset, n_samples: int | None = None, seed: int = 0
+    model: TextureGanGenerator,
+    test: ShapeDataset,
+    train: ShapeDataset,
+    n_samples: int | None = None,
+    seed: int = 0,
+    teacher: tuple[DibrNet, ShapeDataset] | None = None,
 ) -> dict[str, dict[str, float]]:
     """{"generator", "untrained (template)", "train split"}: {mmd_cd, cov_cd, nna_cd, diversity} against
-    the `test` split's shapes (n_samples: as many as test objects by default)."""
+    the `test` split's shapes (n_samples: as many as test objects by default); with `teacher` (the §3.3
+    predictor and the train split's views), also "teacher reconstructions (train views)"."""
     reference = dataset_clouds(test)
     n = n_samples or len(reference)
     points = reference.shape[1]
@@ -59,6 +82,8 @@ def evaluate_texture_gan(
         "untrained (template)": generated_clouds(fresh, n, points, seed),
         "train split": dataset_clouds(train, n),
     }
+    if teacher is not None:
+        sources["teacher reconstructions (train views)"] = teacher_clouds(*teacher, n, points, seed)
     out = {}
     for name, clouds in sources.items():
         scores = generation_scores(clouds, reference)
