@@ -33,9 +33,7 @@ def generated_clouds(model: TextureGanGenerator, n: int, n_points: int = 2048, s
 
 
 @torch.no_grad()
-def teacher_clouds(
-    teacher: DibrNet, views: ShapeDataset, n: int, n_points: int = 2048, seed: int = 0
-) -> torch.Tensor:
+def teacher_clouds(teacher: DibrNet, views: ShapeDataset, n: int, n_points: int = 2048, seed: int = 0) -> torch.Tensor:
     """Surface points (n, n_points, 3) of the §3.3 predictor's meshes for view 0 of the first n objects of
     `views` (`ShapeDataset(views=1)` at the teacher's image size; the model on the CPU)."""
     teacher.eval().cpu()
