@@ -74,7 +74,7 @@ def test_training_steps_both_critics_and_the_generator_then_samples_and_evaluate
         TextureGanModule(teacher=str(vertex))
     torch.manual_seed(0)
     data = ShapeDataModule(root, resolution=32, batch_size=4, classes=["chair", "table"], views=1,
-                           image_size=SIZE, cameras=True, color=True, synthesize=False)  # fmt: skip
+                           image_size=SIZE, masks=True, cameras=True, color=True, synthesize=False)  # fmt: skip
     data.setup()
     kwargs = {"template_level": 2, "width": 64, "texture_channels": 64}
     module = TextureGanModule(teacher=str(teacher), model_kwargs=kwargs, preview_every_n_epochs=1)
@@ -127,7 +127,7 @@ def test_the_shape_critic_judges_g1_against_the_teachers_offsets(root: Path, tea
     torch.testing.assert_close(offsets, expected)  # the real shapes are the teacher's, from its template
     assert textures.shape == (3, 3, 64, 64)
     data = ShapeDataModule(root, resolution=32, batch_size=4, classes=["chair", "table"], views=1,
-                           image_size=SIZE, cameras=True, color=True, synthesize=False)  # fmt: skip
+                           image_size=SIZE, masks=True, cameras=True, color=True, synthesize=False)  # fmt: skip
     data.setup()
     before = [p.detach().clone() for p in module.shape_critic.parameters()]
     g_out = module.model.g1_out.weight.detach().clone()
@@ -142,3 +142,34 @@ def test_the_shape_critic_judges_g1_against_the_teachers_offsets(root: Path, tea
     # the generator's loss holds D3's term at its weight
     parts = logged["adv_render"] + logged["adv_texture"] + 0.01 * logged["laplacian"] + 0.001 * logged["smoothness"]
     assert logged["loss"] == pytest.approx(parts + logged["adv_shape"], rel=1e-4, abs=1e-5)
+
+
+def test_the_render_critic_reads_a_binary_alpha_whose_gradient_moves_the_outline(root: Path, teacher: Path) -> None:
+    """D1's fake alpha is the hard mask in value (real masks are binary) and DIB-R's soft silhouette in
+    gradient: a loss on it alone moves vertices, which a colour composited on white cannot do at the
+    outline; data without masks is refused with the setting to change."""
+    torch.manual_seed(0)
+    kwargs = {"template_level": 2, "width": 64, "texture_channels": 64}
+    module = TextureGanModule(teacher=str(teacher), model_kwargs=kwargs, preview_every_n_epochs=0)
+    data = ShapeDataModule(root, resolution=32, batch_size=2, classes=["chair", "table"], views=1,
+                           image_size=SIZE, masks=True, cameras=True, color=True, synthesize=False)  # fmt: skip
+    data.setup()
+    batch = next(iter(data.train_dataloader()))
+    real = module.real_images(batch)
+    assert real.shape == (2, 4, SIZE, SIZE) and torch.equal(real[:, 3:], batch["masks"][:, 0])
+    prediction = module.model(*module.model.noise(2))
+    verts = prediction.verts.detach().requires_grad_(True)
+    fake = module.render(type(prediction)(verts, texture=prediction.texture.detach()), batch["cameras"][:, 0])
+    assert fake.shape == (2, 4, SIZE, SIZE)
+    alpha = fake[:, 3]
+    assert set(alpha.detach().unique().tolist()) == {0.0, 1.0}  # binary, as the real masks
+    # the alpha's gradient: the silhouette grows as outline vertices move away from the centre
+    alpha.sum().backward()
+    assert verts.grad is not None and int((verts.grad.norm(dim=-1) > 1e-6).sum()) > 10
+    outward = (verts.grad * (verts.detach() - verts.detach().mean(1, keepdim=True))).sum(-1)
+    assert float(outward.sum()) > 0
+    with pytest.raises(ConfigError, match="masks"):
+        module.real_images({k: v for k, v in batch.items() if k != "masks"})
+    rgb = TextureGanModule(teacher=str(teacher), model_kwargs=kwargs, alpha_channel=False)
+    assert rgb.real_images(batch).shape == (2, 3, SIZE, SIZE)
+    assert rgb.image_critic.blocks[0][0].in_channels == 3 and module.image_critic.blocks[0][0].in_channels == 4

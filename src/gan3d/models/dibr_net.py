@@ -256,14 +256,17 @@ def dibr_net_texture_64(**overrides: Any) -> DibrNet:
 
 
 class RenderCritic(nn.Module):
-    """The WGAN-GP critic of §3.3's adversarial loss: an RGB render (B, 3, S, S) in [0, 1] → a score (B,)
-    and the activations of each block (for the critic-feature perceptual loss).
+    """The WGAN-GP critic of §3.3's adversarial loss: an RGB render (B, 3, S, S) in [0, 1] (or RGB + alpha,
+    `in_channels` 4) → a score (B,) and the activations of each block (for the critic-feature perceptual
+    loss).
 
     Strided convolutions (`n_blocks`; default: down to 4 × 4) with LeakyReLU and no normalisation
     (WGAN-GP's gradient penalty is per sample, which batch statistics would break), then a linear score.
     """
 
-    def __init__(self, image_size: int = 64, base_channels: int = 32, n_blocks: int | None = None) -> None:
+    def __init__(
+        self, image_size: int = 64, base_channels: int = 32, n_blocks: int | None = None, in_channels: int = 3
+    ) -> None:
         super().__init__()
         if image_size < 16 or image_size & (image_size - 1):
             raise ConfigError(f"image_size must be a power of two >= 16, got {image_size}")
@@ -271,7 +274,7 @@ class RenderCritic(nn.Module):
         if not 1 <= n_blocks <= int(math.log2(image_size)):
             raise ConfigError(f"n_blocks must be 1..{int(math.log2(image_size))} at {image_size} px, got {n_blocks}")
         blocks: list[nn.Module] = []
-        channels, width, size = 3, base_channels, image_size
+        channels, width, size = in_channels, base_channels, image_size
         for _ in range(n_blocks):
             blocks.append(nn.Sequential(nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2)))
             channels, width, size = width, min(width * 2, 512), size // 2

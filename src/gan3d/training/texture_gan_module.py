@@ -3,7 +3,12 @@
 Per batch of real objects (`ShapeDataset(views=1, cameras=True)`, coloured views):
 
 * D1 (renders): real = the dataset's views, fake = the generated meshes rendered by DIB-R through the
-  same cameras (so the pose distribution is the data's), head-lit on white like the views;
+  same cameras (so the pose distribution is the data's), head-lit on white like the views. With
+  `alpha_channel` (default) D1 reads RGB + alpha: the views' masks, and for the renders DIB-R's soft
+  silhouette passed straight through (the forward value is the hard mask, as a real mask is binary; the
+  gradient is the soft silhouette's). Without it D1 sees colour only, and a colour composited on white
+  with the hard mask gives the vertices no gradient at the outline: only shading and texture
+  coordinates inside the silhouette move them (measured: crumpled shapes, the same for every z);
 * D2 (textures): real = the texture maps the trained §3.3 texture predictor (`teacher`, an export of
   `dibr_net_texture_*`) predicts for those views, fake = G2's textures (§3.4: "the textures from the
   original network are used as ground truth");
@@ -45,6 +50,8 @@ class TextureGanModule(L.LightningModule):
         lr, lr_critic: Adam learning rates of the generator and of the critics.
         gp_weight: WGAN-GP's penalty weight (10).
         texture_weight: weight of D2's term for the generator.
+        alpha_channel: D1 reads RGB + alpha (the views' masks; the renders' soft silhouette, straight
+            through) instead of RGB only (the data needs masks).
         shape_weight: weight of D3's term (0: no shape critic, as §3.4). D3 judges G1's vertex offsets
             against the teacher's for the batch's views; the teacher must deform the same template.
         laplacian_weight, smoothness_weight: §3.3's mesh regularisers on the generated offsets.
@@ -66,6 +73,7 @@ class TextureGanModule(L.LightningModule):
         gp_weight: float = 10.0,
         texture_weight: float = 1.0,
         shape_weight: float = 0.0,
+        alpha_channel: bool = True,
         laplacian_weight: float = 0.01,
         smoothness_weight: float = 0.001,
         n_critic: int = 1,
@@ -85,7 +93,8 @@ class TextureGanModule(L.LightningModule):
             raise ConfigError(f"{teacher}: the teacher must be a DIB-R texture predictor (dibr_net_texture_*)")
         self._teacher = [loaded.eval().requires_grad_(False)]  # not a submodule: not in checkpoints or exports
         size = self.model.config["texture_size"]
-        self.image_critic = RenderCritic(loaded.image_size, n_blocks=CRITIC_BLOCKS)  # D1
+        channels = 4 if alpha_channel else 3
+        self.image_critic = RenderCritic(loaded.image_size, n_blocks=CRITIC_BLOCKS, in_channels=channels)  # D1
         self.texture_critic = RenderCritic(size, n_blocks=CRITIC_BLOCKS)  # D2
         self.shape_critic: ShapeCritic | None = None  # D3
         if shape_weight > 0:
@@ -134,19 +143,34 @@ class TextureGanModule(L.LightningModule):
         return texture, prediction.verts - teacher.template
 
     def render(self, prediction: Any, cameras: Any) -> torch.Tensor:
-        """Generated meshes rendered through `cameras` (B,): images (B, 3, H, W) on white."""
+        """Generated meshes rendered through `cameras` (B,): images (B, 3, H, W) on white, with the alpha
+        channel (B, 4, H, W) when `alpha_channel` (module docstring)."""
         settings = DibrSettings(
             int(cameras.height), int(cameras.width), sigmainv=self.hparams.sigmainv, boxlen=self.hparams.boxlen
         )
         with torch.autocast(device_type=prediction.verts.device.type, enabled=False):
-            colour, _, _ = self.model.render(prediction.float(), cameras, settings)
-        return colour.permute(0, 3, 1, 2)
+            colour, soft, hard = self.model.render(prediction.float(), cameras, settings)
+        images = colour.permute(0, 3, 1, 2)
+        if not self.hparams.alpha_channel:
+            return images
+        alpha = hard.to(soft.dtype) + (soft - soft.detach())  # forward: the hard mask; backward: DIB-R's soft one
+        return torch.cat([images, alpha[:, None]], dim=1)
+
+    def real_images(self, batch: dict[str, Any]) -> torch.Tensor:
+        """D1's real examples: view 0 of each object (B, 3, S, S), with its mask (B, 4, S, S) when
+        `alpha_channel`."""
+        images = batch["images"][:, 0]
+        if not self.hparams.alpha_channel:
+            return images
+        if "masks" not in batch:
+            raise ConfigError("alpha_channel needs the views' masks: set data.masks: true (or alpha_channel: false)")
+        return torch.cat([images, batch["masks"][:, 0].to(images.dtype)], dim=1)
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         hp = self.hparams
         generator_opt, critic_opt = self.optimizers()  # type: ignore[misc]
-        real_images, cameras = batch["images"][:, 0], batch["cameras"][:, 0]
-        real_textures, real_offsets = self.real_examples(real_images)
+        real_images, cameras = self.real_images(batch), batch["cameras"][:, 0]
+        real_textures, real_offsets = self.real_examples(batch["images"][:, 0])
         n = len(real_images)
         d1 = lambda x: self.image_critic(x)[0]  # noqa: E731
         d2 = lambda x: self.texture_critic(x)[0]  # noqa: E731
@@ -197,11 +221,11 @@ class TextureGanModule(L.LightningModule):
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         """The critics' Wasserstein estimates on held-out objects (a generator that improves lowers them)."""
-        real_images, cameras = batch["images"][:, 0], batch["cameras"][:, 0]
+        real_images, cameras = self.real_images(batch), batch["cameras"][:, 0]
         n = len(real_images)
         fake = self.model(*self.model.noise(n))
         w1 = self.image_critic(real_images)[0].mean() - self.image_critic(self.render(fake, cameras))[0].mean()
-        real_textures, real_offsets = self.real_examples(real_images)
+        real_textures, real_offsets = self.real_examples(batch["images"][:, 0])
         w2 = self.texture_critic(real_textures)[0].mean() - self.texture_critic(fake.texture)[0].mean()
         self.log("val/wasserstein_render", w1, batch_size=n)
         self.log("val/wasserstein_texture", w2, batch_size=n)
