@@ -173,3 +173,17 @@ def test_the_render_critic_reads_a_binary_alpha_whose_gradient_moves_the_outline
     rgb = TextureGanModule(teacher=str(teacher), model_kwargs=kwargs, alpha_channel=False)
     assert rgb.real_images(batch).shape == (2, 3, SIZE, SIZE)
     assert rgb.image_critic.blocks[0][0].in_channels == 3 and module.image_critic.blocks[0][0].in_channels == 4
+
+
+def test_minibatch_std_lets_the_critic_tell_a_collapsed_batch_from_a_varied_one() -> None:
+    from gan3d.models.dibr_net import RenderCritic
+
+    torch.manual_seed(0)
+    images = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    collapsed = images[:1].expand(4, -1, -1, -1)
+    plain, spread = RenderCritic(32), RenderCritic(32, minibatch_std=True)
+    # without it a sample's score is its own; with it, the same sample scores otherwise among copies of itself
+    torch.testing.assert_close(plain(images)[0][0], plain(collapsed)[0][0])
+    assert abs(float(spread(images)[0][0] - spread(collapsed)[0][0])) > 1e-4
+    # the extra channel is the batch's spread: a collapsed batch scores as that sample alone (spread 0)
+    torch.testing.assert_close(spread(collapsed)[0], spread(images[:1])[0].expand(4))

@@ -262,10 +262,18 @@ class RenderCritic(nn.Module):
 
     Strided convolutions (`n_blocks`; default: down to 4 × 4) with LeakyReLU and no normalisation
     (WGAN-GP's gradient penalty is per sample, which batch statistics would break), then a linear score.
+    With `minibatch_std` the score also reads one more channel, the batch's standard deviation of the last
+    block's activations averaged to a scalar (ProGAN, Karras et al. 2018): a batch of near-identical
+    samples then scores apart from a real batch, so a collapsed generator is told to spread out.
     """
 
     def __init__(
-        self, image_size: int = 64, base_channels: int = 32, n_blocks: int | None = None, in_channels: int = 3
+        self,
+        image_size: int = 64,
+        base_channels: int = 32,
+        n_blocks: int | None = None,
+        in_channels: int = 3,
+        minibatch_std: bool = False,
     ) -> None:
         super().__init__()
         if image_size < 16 or image_size & (image_size - 1):
@@ -279,11 +287,15 @@ class RenderCritic(nn.Module):
             blocks.append(nn.Sequential(nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2)))
             channels, width, size = width, min(width * 2, 512), size // 2
         self.blocks = nn.ModuleList(blocks)
-        self.score = nn.Linear(channels * size * size, 1)
+        self.minibatch_std = minibatch_std
+        self.score = nn.Linear((channels + int(minibatch_std)) * size * size, 1)
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         features, x = [], images * 2.0 - 1.0
         for block in self.blocks:
             x = block(x)
             features.append(x)
+        if self.minibatch_std:
+            spread = x.std(0, correction=0).mean() if len(x) > 1 else x.new_zeros(())
+            x = torch.cat([x, spread.expand(len(x), 1, *x.shape[2:])], dim=1)
         return self.score(x.flatten(1))[:, 0], features

@@ -50,6 +50,8 @@ class TextureGanModule(L.LightningModule):
         lr, lr_critic: Adam learning rates of the generator and of the critics.
         gp_weight: WGAN-GP's penalty weight (10).
         texture_weight: weight of D2's term for the generator.
+        minibatch_std: both critics also read their batch's spread (`RenderCritic(minibatch_std=True)`), so
+            samples that are all alike are told apart from real batches (against mode collapse).
         alpha_channel: D1 reads RGB + alpha (the views' masks; the renders' soft silhouette, straight
             through) instead of RGB only (the data needs masks).
         shape_weight: weight of D3's term (0: no shape critic, as §3.4). D3 judges G1's vertex offsets
@@ -74,6 +76,7 @@ class TextureGanModule(L.LightningModule):
         texture_weight: float = 1.0,
         shape_weight: float = 0.0,
         alpha_channel: bool = True,
+        minibatch_std: bool = False,
         laplacian_weight: float = 0.01,
         smoothness_weight: float = 0.001,
         n_critic: int = 1,
@@ -94,8 +97,10 @@ class TextureGanModule(L.LightningModule):
         self._teacher = [loaded.eval().requires_grad_(False)]  # not a submodule: not in checkpoints or exports
         size = self.model.config["texture_size"]
         channels = 4 if alpha_channel else 3
-        self.image_critic = RenderCritic(loaded.image_size, n_blocks=CRITIC_BLOCKS, in_channels=channels)  # D1
-        self.texture_critic = RenderCritic(size, n_blocks=CRITIC_BLOCKS)  # D2
+        self.image_critic = RenderCritic(  # D1
+            loaded.image_size, n_blocks=CRITIC_BLOCKS, in_channels=channels, minibatch_std=minibatch_std
+        )
+        self.texture_critic = RenderCritic(size, n_blocks=CRITIC_BLOCKS, minibatch_std=minibatch_std)  # D2
         self.shape_critic: ShapeCritic | None = None  # D3
         if shape_weight > 0:
             if loaded.template.shape != self.model.template.shape:
