@@ -189,13 +189,21 @@ def _run_texture_gan(args: argparse.Namespace, loaded) -> int:  # noqa: ANN001
         teacher = (predictor.model, dibr_dataset(args.data, predictor.model.image_size, "train", 1, args.res))
     result = evaluate_texture_gan(loaded.model, split(args.split), split("train"), teacher=teacher)
     table = Table(title=f"{loaded.builder} samples against {args.data} ({args.split}), 2,048 surface points each")
-    for column in ("source", "MMD-CD", "COV-CD", "1-NNA-CD", "diversity (mean pairwise CD)"):
-        table.add_column(column, justify="left" if column == "source" else "right")
+    console = Console(width=max(Console().width, 140))
+    columns = ("source", "MMD-CD", "COV-CD", "1-NNA-CD", "diversity (mean pairwise CD)", "nearest train class")
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("source", columns[-1]) else "right")
     for name, row in result.items():
+        shares = " ".join(f"{c} {v:.0%}" for c, v in row.get("nearest_class", {}).items() if v > 0) or "-"
         table.add_row(
-            name, f"{row['mmd_cd']:.5f}", f"{row['cov_cd']:.1%}", f"{row['nna_cd']:.1%}", f"{row['diversity']:.5f}"
+            name,
+            f"{row['mmd_cd']:.5f}",
+            f"{row['cov_cd']:.1%}",
+            f"{row['nna_cd']:.1%}",
+            f"{row['diversity']:.5f}",
+            shares,
         )
-    Console().print(table)
+    console.print(table)
     if args.json is not None:
         write_text_atomic(args.json, json.dumps(result, indent=1))
     return 0

@@ -32,22 +32,42 @@ def generated_clouds(model: TextureGanGenerator, n: int, n_points: int = 2048, s
     return torch.as_tensor(clouds, dtype=torch.float32)
 
 
+def pick(count: int, n: int, seed: int = 0) -> list[int]:
+    """n of `count` indices drawn without replacement (seeded), sorted: a split's records are ordered by
+    class, so its first n would be one or two classes."""
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(seed))[: min(n, count)]
+    return sorted(order.tolist())
+
+
 @torch.no_grad()
-def teacher_clouds(teacher: DibrNet, views: ShapeDataset, n: int, n_points: int = 2048, seed: int = 0) -> torch.Tensor:
-    """Surface points (n, n_points, 3) of the §3.3 predictor's meshes for view 0 of the first n objects of
-    `views` (`ShapeDataset(views=1)` at the teacher's image size; the model on the CPU)."""
+def teacher_clouds(
+    teacher: DibrNet, views: ShapeDataset, indices: list[int], n_points: int = 2048, seed: int = 0
+) -> torch.Tensor:
+    """Surface points (len(indices), n_points, 3) of the §3.3 predictor's meshes for view 0 of objects
+    `indices` of `views` (`ShapeDataset(views=1)` at the teacher's image size; the model on the CPU)."""
     teacher.eval().cpu()
     clouds = []
-    for i in range(min(n, len(views))):
+    for i in indices:
         prediction = teacher(views[i]["images"][:1].float())
         clouds.append(sample_surface(teacher.to_mesh(prediction, 0), n_points, seed=seed + i)[0])
     return torch.as_tensor(clouds, dtype=torch.float32)
 
 
-def dataset_clouds(dataset: ShapeDataset, limit: int | None = None) -> torch.Tensor:
-    """The dataset's surface points (M, P, 3) (`ShapeDataset(surface_points=P)`), the first `limit`."""
-    count = len(dataset) if limit is None else min(limit, len(dataset))
-    return torch.stack([dataset[i]["points"].float() for i in range(count)])
+def dataset_clouds(dataset: ShapeDataset, indices: list[int] | None = None) -> torch.Tensor:
+    """The dataset's surface points (M, P, 3) (`ShapeDataset(surface_points=P)`), all or `indices`."""
+    indices = list(range(len(dataset))) if indices is None else indices
+    return torch.stack([dataset[i]["points"].float() for i in indices])
+
+
+def nearest_classes(clouds: torch.Tensor, train: torch.Tensor, labels: list[str]) -> dict[str, float]:
+    """The share of `clouds` (N, P, 3) whose nearest of the `train` clouds (M, Q, 3; class `labels[m]`), by
+    Chamfer distance on normalised clouds, is of each class: what the samples look most like. A
+    collapsed generator puts every sample in one class."""
+    from gan3d.metrics.generation import normalize_clouds
+
+    nearest = pairwise_chamfer(normalize_clouds(clouds), normalize_clouds(train)).argmin(1)
+    names = [labels[int(i)] for i in nearest]
+    return {name: names.count(name) / len(names) for name in sorted(set(labels))}
 
 
 def diversity(clouds: torch.Tensor) -> float:
@@ -69,22 +89,29 @@ def evaluate_texture_gan(
     teacher: tuple[DibrNet, ShapeDataset] | None = None,
 ) -> dict[str, dict[str, float]]:
     """{"generator", "untrained (template)", "train split"}: {mmd_cd, cov_cd, nna_cd, diversity} against
-    the `test` split's shapes (n_samples: as many as test objects by default); with `teacher` (the §3.3
-    predictor and the train split's views), also "teacher reconstructions (train views)"."""
+    the `test` split's shapes (n_samples: as many as test objects by default; the train split's n drawn
+    at random), and `nearest_class` (`nearest_classes` among those train objects; not for the train
+    split itself); with `teacher` (the §3.3 predictor and the train split's views), also "teacher
+    reconstructions (train views)" of the same train objects."""
     reference = dataset_clouds(test)
     n = n_samples or len(reference)
     points = reference.shape[1]
+    chosen = pick(len(train), n, seed)
+    train_clouds = dataset_clouds(train, chosen)
+    train_labels = [train.records[i].class_name for i in chosen]
     fresh = TextureGanGenerator(**model.config)  # zero-initialised offsets: every sample is the template
     sources = {
         "generator": generated_clouds(model, n, points, seed),
         "untrained (template)": generated_clouds(fresh, n, points, seed),
-        "train split": dataset_clouds(train, n),
+        "train split": train_clouds,
     }
     if teacher is not None:
-        sources["teacher reconstructions (train views)"] = teacher_clouds(*teacher, n, points, seed)
-    out = {}
+        sources["teacher reconstructions (train views)"] = teacher_clouds(teacher[0], teacher[1], chosen, points, seed)
+    out: dict[str, dict] = {}
     for name, clouds in sources.items():
         scores = generation_scores(clouds, reference)
         out[name] = {"mmd_cd": scores.mmd_cd, "cov_cd": scores.cov_cd, "nna_cd": scores.nna_cd}
         out[name]["diversity"] = diversity(clouds)
+        if name != "train split":
+            out[name]["nearest_class"] = nearest_classes(clouds, train_clouds, train_labels)
     return out
