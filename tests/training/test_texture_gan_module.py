@@ -187,3 +187,31 @@ def test_minibatch_std_lets_the_critic_tell_a_collapsed_batch_from_a_varied_one(
     assert abs(float(spread(images)[0][0] - spread(collapsed)[0][0])) > 1e-4
     # the extra channel is the batch's spread: a collapsed batch scores as that sample alone (spread 0)
     torch.testing.assert_close(spread(collapsed)[0], spread(images[:1])[0].expand(4))
+
+
+@pytest.mark.slow
+def test_the_texture_gan_config_generates_varied_shapes(tmp_path: Path) -> None:
+    """Issue 13's texture GAN run (README "the texture GAN"): the teacher (configs/dibr_single_view_texture.yaml,
+    30 epochs) then configs/dibr_texture_gan.yaml as it is (12 epochs), on the built-in coloured data,
+    scored against the 80 held-out objects. One run gave COV-CD 25% against the untrained generator's
+    1.2%, diversity 0.0056 against 0.0010, MMD-CD 0.011 against 0.083, and nearest train classes car 74%,
+    sofa 16%, chair 10%. About 25 minutes on 2 CPU cores."""
+    data = tmp_path / "synth_color"
+    args = ["data", "synth", "--out", str(data), "--classes", "chair,table,sofa,car", "--per-class", "100"]
+    assert main([*args, "--views", "12", "--size", "64", "--res", "32", "--color"]) == 0
+    configs = Path(__file__).resolve().parents[2] / "configs"
+    common = ["--data.root", str(data), "--trainer.default_root_dir", str(tmp_path)]
+    common += ["--trainer.enable_progress_bar", "false"]
+    assert main(["train", "--config", str(configs / "dibr_single_view_texture.yaml"), *common]) == 0
+    teacher = tmp_path / "dibr_single_view_texture" / "version_0" / "export"
+    gan = ["train", "--config", str(configs / "dibr_texture_gan.yaml"), *common, "--model.teacher", str(teacher)]
+    assert main(gan) == 0
+    export = tmp_path / "dibr_texture_gan" / "version_0" / "export"
+    report = tmp_path / "eval.json"
+    assert main(["evaluate", "--ckpt", str(export), "--data", str(data), "--json", str(report)]) == 0
+    result = json.loads(report.read_text())
+    gen, flat = result["generator"], result["untrained (template)"]
+    assert gen["cov_cd"] >= 0.15, result
+    assert gen["mmd_cd"] < 0.3 * flat["mmd_cd"], result
+    assert gen["diversity"] > 3 * flat["diversity"], result
+    assert sum(share >= 0.1 for share in gen["nearest_class"].values()) >= 2, result

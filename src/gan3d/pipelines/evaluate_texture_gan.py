@@ -13,6 +13,7 @@ deformed spheres is not expected to pass it).
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from gan3d.data.datasets import ShapeDataset
@@ -29,7 +30,7 @@ def generated_clouds(model: TextureGanGenerator, n: int, n_points: int = 2048, s
     z, z_texture = model.noise(n, generator=torch.Generator().manual_seed(seed))
     prediction = model(z, z_texture)
     clouds = [sample_surface(model.to_mesh(prediction, i), n_points, seed=seed + i)[0] for i in range(n)]
-    return torch.as_tensor(clouds, dtype=torch.float32)
+    return torch.as_tensor(np.stack(clouds), dtype=torch.float32)
 
 
 def pick(count: int, n: int, seed: int = 0) -> list[int]:
@@ -50,7 +51,7 @@ def teacher_clouds(
     for i in indices:
         prediction = teacher(views[i]["images"][:1].float())
         clouds.append(sample_surface(teacher.to_mesh(prediction, 0), n_points, seed=seed + i)[0])
-    return torch.as_tensor(clouds, dtype=torch.float32)
+    return torch.as_tensor(np.stack(clouds), dtype=torch.float32)
 
 
 def dataset_clouds(dataset: ShapeDataset, indices: list[int] | None = None) -> torch.Tensor:
