@@ -103,6 +103,12 @@ RECIPES: dict[str, tuple[dict[str, Any], dict[str, Any], int, str]] = {
         32,
         "no BN in D, lr 2e-4 both, R1 gamma 10, instance noise 0.2",
     ),
+    "nobn_r1_g100": (
+        {"d_norm": "none"},
+        {"lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "d_accuracy_threshold": None, "r1_gamma": 100.0},
+        32,
+        "no BN in D, lr 2e-4 both, R1 gamma 100",
+    ),
     "wgan_gp": (
         {"d_norm": "layer"},
         {
