@@ -32,6 +32,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # name -> (model_kwargs overrides, VaeGanModule overrides, batch size, what it is)
 PAPER_MODULE = {"lr_g": 0.0025, "lr_d": 1e-5, "beta1": 0.5, "d_accuracy_threshold": 0.8}
+
+
+def _r1(gamma: float, noise: float = 0.0, adaptive: float | None = None) -> tuple[dict, dict, int, str]:
+    """The R1 family: no BN in D, Adam lr 2e-4 both, beta1 0.5, R1 penalty gamma, optional instance
+    noise on D's inputs and the paper's adaptive D rule."""
+    module = {"lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "d_accuracy_threshold": adaptive, "r1_gamma": gamma}
+    what = f"no BN in D, lr 2e-4 both, R1 gamma {gamma:g}"
+    if noise > 0:
+        module["d_input_noise"] = noise
+        what += f", instance noise {noise:g}"
+    if adaptive is not None:
+        what += f", adaptive D below {adaptive:g} (§2.3)"
+    return {"d_norm": "none"}, module, 32, what
+
+
 RECIPES: dict[str, tuple[dict[str, Any], dict[str, Any], int, str]] = {
     "paper": ({}, PAPER_MODULE, 32, "paper (§2.3): BN D, lr 0.0025/1e-5, adaptive 0.8, batch 32"),
     "paper_b100": ({}, PAPER_MODULE, 100, "paper with its batch 100"),
@@ -53,62 +68,18 @@ RECIPES: dict[str, tuple[dict[str, Any], dict[str, Any], int, str]] = {
         32,
         "spectral-norm D, TTUR lr G 1e-4 / D 4e-4",
     ),
-    "nobn_r1": (
-        {"d_norm": "none"},
-        {"lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "d_accuracy_threshold": None, "r1_gamma": 10.0},
-        32,
-        "no BN in D, lr 2e-4 both, R1 gamma 10",
-    ),
-    "nobn_r1_adaptive": (
-        {"d_norm": "none"},
-        {"lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "d_accuracy_threshold": 0.8, "r1_gamma": 10.0},
-        32,
-        "no BN in D, lr 2e-4 both, R1 gamma 10, adaptive D below 0.8 (§2.3)",
-    ),
+    "nobn_r1": _r1(10.0),
+    "nobn_r1_adaptive": _r1(10.0, adaptive=0.8),
     "sn_noise": (
         {"d_norm": "spectral"},
         {"lr_g": 1e-4, "lr_d": 4e-4, "beta1": 0.5, "d_accuracy_threshold": None, "d_input_noise": 0.1},
         32,
         "spectral-norm D, TTUR, instance noise 0.1 on D's inputs",
     ),
-    "nobn_r1_g1": (
-        {"d_norm": "none"},
-        {"lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "d_accuracy_threshold": None, "r1_gamma": 1.0},
-        32,
-        "no BN in D, lr 2e-4 both, R1 gamma 1",
-    ),
-    "nobn_r1_noise": (
-        {"d_norm": "none"},
-        {
-            "lr_g": 2e-4,
-            "lr_d": 2e-4,
-            "beta1": 0.5,
-            "d_accuracy_threshold": None,
-            "r1_gamma": 10.0,
-            "d_input_noise": 0.05,
-        },
-        32,
-        "no BN in D, lr 2e-4 both, R1 gamma 10, instance noise 0.05",
-    ),
-    "nobn_r1_noise02": (
-        {"d_norm": "none"},
-        {
-            "lr_g": 2e-4,
-            "lr_d": 2e-4,
-            "beta1": 0.5,
-            "d_accuracy_threshold": None,
-            "r1_gamma": 10.0,
-            "d_input_noise": 0.2,
-        },
-        32,
-        "no BN in D, lr 2e-4 both, R1 gamma 10, instance noise 0.2",
-    ),
-    "nobn_r1_g100": (
-        {"d_norm": "none"},
-        {"lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "d_accuracy_threshold": None, "r1_gamma": 100.0},
-        32,
-        "no BN in D, lr 2e-4 both, R1 gamma 100",
-    ),
+    "nobn_r1_g1": _r1(1.0),
+    "nobn_r1_noise": _r1(10.0, noise=0.05),
+    "nobn_r1_noise02": _r1(10.0, noise=0.2),
+    "nobn_r1_g100": _r1(100.0),
     "wgan_gp": (
         {"d_norm": "layer"},
         {
