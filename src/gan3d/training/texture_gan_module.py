@@ -18,8 +18,9 @@ Per batch of real objects (`ShapeDataset(views=1, cameras=True)`, coloured views
   −E[D1(render)] − texture_weight · E[D2(texture)] − shape_weight · E[D3(offsets)] + laplacian_weight ·
   ‖L δ‖² + smoothness_weight · flatten (§3.3's mesh regularisers, which keep the offsets a surface).
 
-One critic step per generator step (`n_critic`), Adam with WGAN-GP's betas (0.5, 0.9), manual
-optimisation. Logged: every term, both Wasserstein estimates; previews of generated renders and textures.
+`n_critic` critic steps per generator step (1 by default; 5 in `configs/dibr_texture_gan.yaml`, with the
+minibatch-spread channel and D3: README for why), Adam with WGAN-GP's betas (0.5, 0.9), manual
+optimisation. Logged: every term, every Wasserstein estimate; previews of generated renders and textures.
 """
 
 from __future__ import annotations
