@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import lightning as L
 import pytest
 import torch
 
@@ -12,6 +11,7 @@ from gan3d.cli.main import main
 from gan3d.data.datamodule import ShapeDataModule
 from gan3d.errors import ConfigError
 from gan3d.training.normal_module import NormalModule, mean_angle
+from tests.training.helpers import quiet_trainer
 
 SIZE = 32
 
@@ -71,9 +71,7 @@ def test_it_learns_normals_better_than_the_flat_baseline(root: Path, tmp_path: P
     data = _data(root)
     module = NormalModule(model_kwargs={"base_channels": 8, "n_blocks": 2}, lr=2e-3)
     before, flat = _angles(module, data)
-    trainer = L.Trainer(
-        max_epochs=8, logger=False, enable_checkpointing=False, enable_progress_bar=False, default_root_dir=tmp_path
-    )
+    trainer = quiet_trainer(tmp_path, max_epochs=8)
     trainer.fit(module, data)
     after, _ = _angles(module, data)
     print(f"front normal angle: untrained {before:.1f}, trained {after:.1f}, flat {flat:.1f} degrees")
@@ -100,15 +98,7 @@ def test_the_discriminator_feature_term_steps_both_networks(root: Path, tmp_path
     module = NormalModule(model_kwargs={"base_channels": 8, "n_blocks": 1}, critic_weight=10.0, adv_weight=1.0)
     assert module.critic is not None and not module.automatic_optimization
     before = {k: v.clone() for k, v in module.state_dict().items()}
-    trainer = L.Trainer(
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        default_root_dir=tmp_path,
-        limit_train_batches=2,
-        limit_val_batches=1,
-    )
+    trainer = quiet_trainer(tmp_path, max_epochs=1, limit_train_batches=2, limit_val_batches=1)
     trainer.fit(module, _data(root))
     after = module.state_dict()
     moved = {k.split(".")[0] for k in before if not torch.equal(before[k], after[k])}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import lightning as L
 import numpy as np
 import pytest
 import torch
@@ -15,6 +14,7 @@ from gan3d.cli.main import main
 from gan3d.data.datamodule import ShapeDataModule
 from gan3d.errors import ConfigError
 from gan3d.training.pifu_module import PifuModule
+from tests.training.helpers import assert_beats_mean_shape, quiet_trainer
 
 SIZE = 32
 SMALL = {"channels": 16, "feature_channels": 16, "stacks": 2, "depth": 2, "mlp_widths": [32, 16]}
@@ -65,9 +65,7 @@ def trained(root: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[PifuM
     untrained = _accuracy(module, data)
     module.train()
     out = tmp_path_factory.mktemp("pifu_run")
-    trainer = L.Trainer(
-        max_epochs=12, logger=False, enable_checkpointing=False, enable_progress_bar=False, default_root_dir=out
-    )
+    trainer = quiet_trainer(out, max_epochs=12)
     trainer.fit(module, data)
     module.export_pretrained(out / "export")
     return module, data, out / "export", untrained
@@ -85,14 +83,7 @@ def test_previews_show_every_class(root: Path, tmp_path: Path) -> None:
     from PIL import Image
 
     module = PifuModule(model_kwargs=SMALL, preview_every_n_epochs=1)
-    trainer = L.Trainer(
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        default_root_dir=tmp_path,
-        num_sanity_val_steps=0,
-    )
+    trainer = quiet_trainer(tmp_path, max_epochs=1, num_sanity_val_steps=0)
     data = _data(root)
     data.hparams.batch_size = 1  # each validation batch holds one class: the sheet must gather across batches
     trainer.fit(module, data)
@@ -247,8 +238,4 @@ def test_the_single_view_config_beats_the_mean_shape_on_held_out_objects(tmp_pat
     export = tmp_path / "pifu_single_view" / "version_0" / "export"
     report = tmp_path / "eval.json"
     assert main(["evaluate", "--ckpt", str(export), "--data", str(data), "--json", str(report)]) == 0
-    summary = json.loads(report.read_text())["summary"]
-    model, mean = summary["model"], summary["mean_shape"]
-    assert model["iou_3d"] > mean["iou_3d"] + 0.04, summary
-    assert model["chamfer_l1"] < 0.85 * mean["chamfer_l1"], summary
-    assert model["f_score"] > 1.5 * mean["f_score"], summary
+    assert_beats_mean_shape(json.loads(report.read_text())["summary"])

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import lightning as L
 import numpy as np
 import pytest
 import torch
@@ -17,6 +16,7 @@ from gan3d.data.datamodule import ShapeDataModule
 from gan3d.errors import ConfigError
 from gan3d.training.normal_module import NormalModule
 from gan3d.training.pifuhd_module import PifuHDModule
+from tests.training.helpers import assert_beats_mean_shape, quiet_trainer
 
 SIZE = 32
 SMALL = {
@@ -90,9 +90,7 @@ def trained(root: Path, normals: Path, tmp_path_factory: pytest.TempPathFactory)
     untrained = _accuracy(module, data)
     module.train()
     out = tmp_path_factory.mktemp("pifuhd_run")
-    trainer = L.Trainer(
-        max_epochs=12, logger=False, enable_checkpointing=False, enable_progress_bar=False, default_root_dir=out
-    )
+    trainer = quiet_trainer(out, max_epochs=12)
     trainer.fit(module, data)
     module.export_pretrained(out / "export")
     return module, data, out / "export", untrained
@@ -204,15 +202,7 @@ def test_previews_draw_the_fine_level(root: Path, normals: Path, tmp_path: Path)
     from PIL import Image
 
     module = PifuHDModule(model_kwargs=SMALL, normal_net=str(normals), preview_every_n_epochs=1)
-    trainer = L.Trainer(
-        max_epochs=1,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        default_root_dir=tmp_path,
-        num_sanity_val_steps=0,
-        limit_train_batches=1,
-    )
+    trainer = quiet_trainer(tmp_path, max_epochs=1, num_sanity_val_steps=0, limit_train_batches=1)
     trainer.fit(module, _data(root))
     sheet = Image.open(tmp_path / "samples" / "pifu_epoch0001.png")
     assert sheet.size == (3 * SIZE, 2 * SIZE)
@@ -236,8 +226,4 @@ def test_the_single_view_config_beats_the_mean_shape_on_held_out_objects(tmp_pat
     export = tmp_path / "pifuhd_single_view" / "version_0" / "export"
     report = tmp_path / "eval.json"
     assert main(["evaluate", "--ckpt", str(export), "--data", str(data), "--json", str(report)]) == 0
-    summary = json.loads(report.read_text())["summary"]
-    model, mean = summary["model"], summary["mean_shape"]
-    assert model["iou_3d"] > mean["iou_3d"] + 0.04, summary
-    assert model["chamfer_l1"] < 0.85 * mean["chamfer_l1"], summary
-    assert model["f_score"] > 1.5 * mean["f_score"], summary
+    assert_beats_mean_shape(json.loads(report.read_text())["summary"])
