@@ -209,12 +209,13 @@ class TextureGanModule(L.LightningModule):
             self._laplacian = uniform_laplacian(self.model.faces, verts.shape[1], verts.dtype).to(verts.device)
         adv_render = -d1(self.render(fake, cameras)).mean()
         adv_texture = -d2(fake.texture).mean()
-        laplacian = laplacian_loss(verts - self.model.template, self.model.faces, self._laplacian)
+        offsets = verts - self.model.template
+        laplacian = laplacian_loss(offsets, self.model.faces, self._laplacian)
         flatten = smoothness_loss(verts, self.model.faces, (self.edge, self.opposite)) / len(self.edge)
         loss = adv_render + hp.texture_weight * adv_texture + hp.laplacian_weight * laplacian
         loss = loss + hp.smoothness_weight * flatten
         if d3 is not None:
-            adv_shape = -d3(verts - self.model.template).mean()
+            adv_shape = -d3(offsets).mean()
             loss = loss + hp.shape_weight * adv_shape
             logs["adv_shape"] = adv_shape.detach()
         generator_opt.zero_grad()
