@@ -34,14 +34,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 PAPER_MODULE = {"lr_g": 0.0025, "lr_d": 1e-5, "beta1": 0.5, "d_accuracy_threshold": 0.8}
 
 
-def _r1(gamma: float, noise: float = 0.0, adaptive: float | None = None) -> tuple[dict, dict, int, str]:
+def _r1(
+    gamma: float, noise: float = 0.0, adaptive: float | None = None, binary: str = "none"
+) -> tuple[dict, dict, int, str]:
     """The R1 family: no BN in D, Adam lr 2e-4 both, beta1 0.5, R1 penalty gamma, optional instance
-    noise on D's inputs and the paper's adaptive D rule."""
+    noise on D's inputs, binary fakes for D and the paper's adaptive D rule."""
     module = {"lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "d_accuracy_threshold": adaptive, "r1_gamma": gamma}
     what = f"no BN in D, lr 2e-4 both, R1 gamma {gamma:g}"
     if noise > 0:
         module["d_input_noise"] = noise
         what += f", instance noise {noise:g}"
+    if binary != "none":
+        module["d_binary_fakes"] = binary
+        what += f", D sees binary fakes ({binary}, straight-through)"
     if adaptive is not None:
         what += f", adaptive D below {adaptive:g} (§2.3)"
     return {"d_norm": "none"}, module, 32, what
@@ -80,6 +85,8 @@ RECIPES: dict[str, tuple[dict[str, Any], dict[str, Any], int, str]] = {
     "nobn_r1_noise": _r1(10.0, noise=0.05),
     "nobn_r1_noise02": _r1(10.0, noise=0.2),
     "nobn_r1_g100": _r1(100.0),
+    "nobn_r1_binary": _r1(10.0, binary="threshold"),
+    "nobn_r1_bernoulli": _r1(10.0, binary="bernoulli"),
     "wgan_gp": (
         {"d_norm": "layer"},
         {

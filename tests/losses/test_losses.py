@@ -6,6 +6,7 @@ import torch.nn.functional as F
 
 from gan3d.losses.adversarial import (
     bce_with_targets,
+    binarize_straight_through,
     discriminator_accuracy,
     gan_targets,
     gradient_penalty,
@@ -80,3 +81,27 @@ def test_gradient_penalties_are_differentiable_in_the_critic() -> None:
     torch.testing.assert_close(gp, torch.tensor((2 * 5**0.5 - 1) ** 2))
     gp.backward()
     assert w.grad is not None and float(w.grad.abs().sum()) > 0
+
+
+@pytest.mark.parametrize("mode", ["threshold", "bernoulli"])
+def test_binary_fakes_are_binary_forwards_and_identity_backwards(mode: str) -> None:
+    """Forward: 0/1 values (p > 0.5, or a sample with P(1) = p); backward: the upstream gradient unchanged."""
+    torch.manual_seed(0)
+    probs = torch.rand(64, 1, 8, 8, 8, requires_grad=True)
+    hard = binarize_straight_through(probs, mode)
+    assert ((hard == 0) | (hard == 1)).all()
+    if mode == "threshold":
+        assert torch.equal(hard, (probs > 0.5).float())
+    else:  # a sample: each voxel's frequency over the batch follows its probability
+        p = torch.full((20_000,), 0.3, requires_grad=True)
+        assert abs(float(binarize_straight_through(p, mode).mean()) - 0.3) < 0.02
+    upstream = torch.randn_like(probs)
+    (hard * upstream).sum().backward()
+    torch.testing.assert_close(probs.grad, upstream)
+
+
+def test_binary_fakes_none_is_the_identity_and_other_modes_are_refused() -> None:
+    probs = torch.rand(3, 4)
+    assert binarize_straight_through(probs, "none") is probs
+    with pytest.raises(ValueError, match="round"):
+        binarize_straight_through(probs, "round")

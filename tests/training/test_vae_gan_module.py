@@ -385,6 +385,37 @@ def test_instance_noise_reaches_every_d_input_in_training(data_root: Path, tmp_p
         assert not torch.allclose(fake_d, fake_g)
 
 
+@pytest.mark.parametrize("mode", ["none", "threshold"])
+def test_binary_fakes_reach_d_in_both_steps_and_g_still_gets_a_gradient(
+    data_root: Path, tmp_path: Path, mode: str
+) -> None:
+    """d_binary_fakes: D's fake inputs in its own step and in G's step are G's output thresholded at 0.5
+    (real grids unchanged), and G still learns through them (its weights move in the first step)."""
+    module = VaeGanModule(
+        "gan_32", {"base_channels": 4, "d_norm": "none"}, d_accuracy_threshold=None, d_binary_fakes=mode
+    )
+    inputs: list[torch.Tensor] = []
+    module.model.discriminator.register_forward_hook(lambda mod, args, out: inputs.append(args[0].detach().clone()))
+    generated: list[torch.Tensor] = []
+    module.model.generator.register_forward_hook(lambda mod, args, out: generated.append(out.detach().clone()))
+    before = [w.detach().clone() for w in module.model.generator.parameters()]
+    _fit(module, _datamodule(data_root, views=0), tmp_path, max_steps=1, limit_val_batches=0)
+    real, fake_d, fake_g = inputs[0], inputs[1], inputs[2]
+    fake = generated[0]  # G's probabilities
+    assert ((real == 0) | (real == 1)).all()
+    expected = (fake > 0.5).float() if mode == "threshold" else fake
+    torch.testing.assert_close(fake_d, expected)
+    torch.testing.assert_close(fake_g, expected)
+    assert any(not torch.equal(b, a) for b, a in zip(before, module.model.generator.parameters(), strict=True))
+
+
+def test_an_unknown_binary_fakes_mode_is_refused() -> None:
+    from gan3d.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="d_binary_fakes"):
+        VaeGanModule("gan_32", {"base_channels": 4}, d_binary_fakes="round")
+
+
 @pytest.mark.parametrize(
     "kind,pos_weight,gamma", [("l2", 0.5, 2.0), ("bce", 0.5, 2.0), ("bce", 0.8, 2.0), ("focal", 0.6, 1.5)]
 )

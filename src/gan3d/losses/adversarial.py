@@ -57,3 +57,23 @@ def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tenso
     real = real.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(real).sum(), real, create_graph=True)
     return grad.flatten(1).pow(2).sum(1).mean()
+
+
+def binarize_straight_through(probs: torch.Tensor, mode: str) -> torch.Tensor:
+    """Occupancy probabilities made binary in the forward pass, with the identity's gradient backwards.
+
+    Real voxel grids are exactly 0/1 and a generator's sigmoid output never is, a cue a discriminator can
+    win on without looking at shapes. Showing D binary fakes removes it: `mode` "threshold" gives
+    `probs > 0.5` (what `gan3d sample` exports), "bernoulli" a sample with P(1) = probs; "none" returns
+    `probs` unchanged. The gradient w.r.t. `probs` is passed straight through (Bengio et al. 2013).
+    """
+    if mode == "none":
+        return probs
+    with torch.no_grad():
+        if mode == "threshold":
+            hard = (probs > 0.5).to(probs.dtype)
+        elif mode == "bernoulli":
+            hard = torch.bernoulli(probs.float().clamp(0, 1)).to(probs.dtype)
+        else:
+            raise ValueError(f"binarize mode must be 'none', 'threshold' or 'bernoulli', got {mode!r}")
+    return hard + (probs - probs.detach())

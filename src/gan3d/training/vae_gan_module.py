@@ -27,6 +27,7 @@ from lightning.pytorch.utilities import rank_zero_warn
 from gan3d.errors import ConfigError
 from gan3d.losses.adversarial import (
     bce_with_targets,
+    binarize_straight_through,
     discriminator_accuracy,
     gan_targets,
     gradient_penalty,
@@ -42,6 +43,7 @@ from gan3d.models.vae_gan import VaeGan
 from gan3d.registry import get_model
 from gan3d.training.ddp import ManualDdpSync
 
+BINARY_FAKES = ("none", "threshold", "bernoulli")
 COLLAPSE_FRACTION = 0.5  # a validation IoU below this share of the best so far is reported as a collapse
 
 
@@ -61,6 +63,9 @@ class VaeGanModule(L.LightningModule):
         d_input_noise: std of Gaussian noise added to every grid D sees in training, real and fake
             (instance noise, Sønderby et al. 2016): real grids are exactly 0/1 and G's sigmoid never is,
             a cue D can win on without learning shapes; the noise hides it. 0 disables.
+        d_binary_fakes: show D binary generated grids, "threshold" (> 0.5) or "bernoulli" (sampled), with
+            the gradient passed straight through (`gan3d.losses.adversarial.binarize_straight_through`):
+            hides the same 0/1 cue as the noise, entirely. "none" shows G's probabilities (the paper's).
         d_steps: discriminator steps per generator step (k, §1.2).
         d_accuracy_threshold: adaptive rule (§2.3): D steps only when its accuracy is below this;
             None always steps.
@@ -101,6 +106,7 @@ class VaeGanModule(L.LightningModule):
         gp_weight: float = 10.0,
         r1_gamma: float = 0.0,
         d_input_noise: float = 0.0,
+        d_binary_fakes: str = "none",
         d_steps: int = 1,
         d_accuracy_threshold: float | None = 0.8,
         kl_weight: float = 3.0,
@@ -123,6 +129,8 @@ class VaeGanModule(L.LightningModule):
             raise ConfigError(f"gan_loss must be 'bce' or 'wgan-gp', got {gan_loss!r}")
         if gan_loss == "wgan-gp" and d_accuracy_threshold is not None:
             raise ConfigError("gan_loss 'wgan-gp' has no D accuracy: set d_accuracy_threshold to null")
+        if d_binary_fakes not in BINARY_FAKES:
+            raise ConfigError(f"d_binary_fakes must be one of {', '.join(BINARY_FAKES)}, got {d_binary_fakes!r}")
         if recon_loss not in RECON_LOSSES:
             raise ConfigError(f"recon_loss must be one of {', '.join(RECON_LOSSES)}, got {recon_loss!r}")
         if not 0.0 < recon_pos_weight < 1.0 or focal_gamma < 0:
@@ -314,7 +322,7 @@ class VaeGanModule(L.LightningModule):
     ) -> tuple[torch.Tensor, dict[str, float], float]:
         """D's loss on a real and a (detached) fake batch, what to log, and its accuracy (all-reduced)."""
         hp, n = self.hparams, len(voxels)
-        voxels, fake = self._noisy(voxels), self._noisy(fake)
+        voxels, fake = self._noisy(voxels), self._noisy(self._binary(fake))
         real_logits = self.model.discriminator(voxels, labels)
         fake_logits = self.model.discriminator(fake, labels)
         acc_real, acc_fake = discriminator_accuracy(real_logits, fake_logits)
@@ -332,6 +340,10 @@ class VaeGanModule(L.LightningModule):
                 loss = loss + 0.5 * hp.r1_gamma * r1_penalty(critic, voxels)
         return loss, logs, self._ddp.mean((acc_real + acc_fake) / 2, self.device)
 
+    def _binary(self, fake: torch.Tensor) -> torch.Tensor:
+        """Generated grids as D sees them in training: binary when `d_binary_fakes` says so."""
+        return binarize_straight_through(fake, self.hparams.d_binary_fakes)
+
     def _noisy(self, grids: torch.Tensor) -> torch.Tensor:
         """D's training input: `grids` plus instance noise when `d_input_noise` > 0."""
         sigma = self.hparams.d_input_noise
@@ -339,7 +351,7 @@ class VaeGanModule(L.LightningModule):
 
     def _generator_adversarial(self, fake: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """G's adversarial term on generated grids: non-saturating BCE, or −D(G(z)) for WGAN-GP."""
-        logits = self.model.discriminator(self._noisy(fake), labels)
+        logits = self.model.discriminator(self._noisy(self._binary(fake)), labels)
         if self.hparams.gan_loss == "wgan-gp":
             return -logits.mean()
         return bce_with_targets(logits, gan_targets(len(fake), True, self.hparams.soft_labels, self.device))
