@@ -35,10 +35,10 @@ PAPER_MODULE = {"lr_g": 0.0025, "lr_d": 1e-5, "beta1": 0.5, "d_accuracy_threshol
 
 
 def _r1(
-    gamma: float, noise: float = 0.0, adaptive: float | None = None, binary: str = "none"
+    gamma: float, noise: float = 0.0, adaptive: float | None = None, binary: str = "none", ada: float | None = None
 ) -> tuple[dict, dict, int, str]:
     """The R1 family: no BN in D, Adam lr 2e-4 both, beta1 0.5, R1 penalty gamma, optional instance
-    noise on D's inputs, binary fakes for D and the paper's adaptive D rule."""
+    noise on D's inputs, binary fakes for D, adaptive augmentation (ADA) and the paper's adaptive D rule."""
     module = {"lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "d_accuracy_threshold": adaptive, "r1_gamma": gamma}
     what = f"no BN in D, lr 2e-4 both, R1 gamma {gamma:g}"
     if noise > 0:
@@ -47,6 +47,9 @@ def _r1(
     if binary != "none":
         module["d_binary_fakes"] = binary
         what += f", D sees binary fakes ({binary}, straight-through)"
+    if ada is not None:
+        module["ada_target"] = ada
+        what += f", ADA towards D accuracy {ada:g}"
     if adaptive is not None:
         what += f", adaptive D below {adaptive:g} (§2.3)"
     return {"d_norm": "none"}, module, 32, what
@@ -87,6 +90,8 @@ RECIPES: dict[str, tuple[dict[str, Any], dict[str, Any], int, str]] = {
     "nobn_r1_g100": _r1(100.0),
     "nobn_r1_binary": _r1(10.0, binary="threshold"),
     "nobn_r1_bernoulli": _r1(10.0, binary="bernoulli"),
+    "nobn_r1_ada": _r1(10.0, ada=0.7),
+    "nobn_r1_binary_ada": _r1(10.0, binary="threshold", ada=0.7),
     "wgan_gp": (
         {"d_norm": "layer"},
         {
@@ -158,6 +163,10 @@ def train_recipe(name: str, args: argparse.Namespace) -> dict[str, Any]:
     curves = epoch_curves(out / "logs" / "version_0" / "metrics.csv")
     real, fake = curves.get("train/d_acc_real_epoch", []), curves.get("train/d_acc_fake_epoch", [])
     mean_acc = [(r + f) / 2 for r, f in zip(real, fake, strict=False)]
+    clean_real, clean_fake = (
+        curves.get("train/d_acc_real_clean_epoch", []),
+        curves.get("train/d_acc_fake_clean_epoch", []),
+    )
     result = {
         "recipe": name,
         "what": what,
@@ -166,6 +175,9 @@ def train_recipe(name: str, args: argparse.Namespace) -> dict[str, Any]:
         "d_acc_real": sum(real) / max(len(real), 1),
         "d_acc_fake": sum(fake) / max(len(fake), 1),
         "epochs_between_chance_and_0.8": sum(0.5 <= a <= 0.8 for a in mean_acc) / max(len(mean_acc), 1),
+        "d_acc_real_clean": sum(clean_real) / len(clean_real) if clean_real else None,
+        "d_acc_fake_clean": sum(clean_fake) / len(clean_fake) if clean_fake else None,
+        "ada_p": curves.get("train/ada_p_epoch", [None])[-1],
         "d_skipped": module.d_skipped,
         "curves": {k: v for k, v in curves.items() if k.startswith("gen/")},
         **scores,
@@ -177,8 +189,11 @@ def train_recipe(name: str, args: argparse.Namespace) -> dict[str, Any]:
 def row(r: dict[str, Any]) -> str:
     m = r["model"]
     rec = m.get("recognised")
+    acc = f"{r['d_acc_real']:.2f} / {r['d_acc_fake']:.2f}"
+    if r.get("d_acc_real_clean") is not None:  # ADA: D's accuracy on the grids as they are, and the last p
+        acc += f" (clean {r['d_acc_real_clean']:.2f} / {r['d_acc_fake_clean']:.2f}, p {r['ada_p']:.2f})"
     return (
-        f"| {r['recipe']} | {r['epochs']} | {r['minutes']:.1f} | {r['d_acc_real']:.2f} / {r['d_acc_fake']:.2f} | "
+        f"| {r['recipe']} | {r['epochs']} | {r['minutes']:.1f} | {acc} | "
         f"{r['epochs_between_chance_and_0.8']:.0%} | {m['mmd_cd'] * 1e3:.2f} | {m['cov_cd']:.0%} | {m['nna_cd']:.0%} | "
         f"{'-' if rec is None else f'{rec:.0%}'} | {m['diversity_mean_pairwise_iou']:.2f} | {m['empty']:.0%} |"
     )

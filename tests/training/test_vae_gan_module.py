@@ -416,6 +416,80 @@ def test_an_unknown_binary_fakes_mode_is_refused() -> None:
         VaeGanModule("gan_32", {"base_channels": 4}, d_binary_fakes="round")
 
 
+def test_ada_moves_p_towards_a_harder_task_while_d_is_above_its_target() -> None:
+    """ADA's rule: p += n / ada_images while D's accuracy is above the target, -= below, within [0, 0.8]."""
+    from gan3d.training.vae_gan_module import ADA_MAX_P
+
+    module = VaeGanModule(
+        "gan_32", {"base_channels": 4, "d_norm": "none"}, d_accuracy_threshold=None, ada_target=0.7, ada_images=100
+    )
+    module._update_ada(0.9, 10)
+    assert module.ada_p == pytest.approx(0.1)
+    module._update_ada(0.6, 5)
+    assert module.ada_p == pytest.approx(0.05)
+    for _ in range(30):
+        module._update_ada(1.0, 10)
+    assert module.ada_p == ADA_MAX_P
+    for _ in range(30):
+        module._update_ada(0.5, 10)
+    assert module.ada_p == 0.0
+    off = VaeGanModule("gan_32", {"base_channels": 4, "d_norm": "none"}, d_accuracy_threshold=None)
+    off._update_ada(1.0, 10)
+    assert off.ada_p == 0.0
+
+
+def test_ada_augments_what_d_sees_logs_the_clean_accuracy_and_resumes_p(data_root: Path, tmp_path: Path) -> None:
+    """With p > 0 every D input in training (real and fake, D's and G's step) is a transformed grid: the
+    real one differs from the batch but keeps its 0/1 values; the accuracy on clean grids and p are logged,
+    p moves after the step and is restored from a checkpoint."""
+    module = VaeGanModule(
+        "gan_32",
+        {"base_channels": 4, "d_norm": "none"},
+        d_accuracy_threshold=None,
+        ada_target=0.6,
+        d_binary_fakes="threshold",
+    )
+    module.ada_p = 0.8
+    inputs: list[torch.Tensor] = []
+    module.model.discriminator.register_forward_hook(lambda mod, args, out: inputs.append(args[0].detach().clone()))
+    generated: list[torch.Tensor] = []
+    module.model.generator.register_forward_hook(lambda mod, args, out: generated.append(out.detach().clone()))
+    batches: list[torch.Tensor] = []
+    start = module.on_train_batch_start
+    module.on_train_batch_start = lambda batch, i: (batches.append(batch["voxels"].clone()), start(batch, i))[1]  # type: ignore[method-assign]
+    logged: dict[str, float] = {}
+    original_log_dict = module.log_dict
+    module.log_dict = lambda d, **kw: (logged.update({k: float(v) for k, v in d.items()}), original_log_dict(d, **kw))  # type: ignore[method-assign]
+    _fit(module, _datamodule(data_root, views=0), tmp_path, max_steps=1, limit_val_batches=0)
+    # forward order in the D step: clean real, clean fake (no grad), augmented real, augmented fake, R1 none
+    clean_real, augmented_real = inputs[0], inputs[2]
+    torch.testing.assert_close(clean_real, batches[0].to(clean_real.dtype))
+    assert not torch.equal(augmented_real, clean_real)
+    assert ((augmented_real == 0) | (augmented_real == 1)).all()
+    hard_fake = (generated[0] > 0.5).to(inputs[1].dtype)
+    torch.testing.assert_close(inputs[1], hard_fake)
+    for seen in (inputs[3], inputs[4]):  # D's step and G's step
+        assert not torch.equal(seen, hard_fake) and ((seen == 0) | (seen == 1)).all()
+    assert {"train/d_acc_real_clean", "train/d_acc_fake_clean", "train/ada_p"} <= set(logged)
+    assert logged["train/ada_p"] == pytest.approx(0.8)  # p as the step used it
+    assert module.ada_p != 0.8  # then moved by the rule (one way or the other)
+    checkpoint: dict = {}
+    module.on_save_checkpoint(checkpoint)
+    fresh = VaeGanModule("gan_32", {"base_channels": 4, "d_norm": "none"}, d_accuracy_threshold=None, ada_target=0.6)
+    fresh.on_load_checkpoint(checkpoint)
+    assert fresh.ada_p == module.ada_p
+
+
+def test_bad_ada_settings_are_refused() -> None:
+    from gan3d.errors import ConfigError
+
+    for target, images in ((0.5, 100), (1.0, 100), (0.7, 0)):
+        with pytest.raises(ConfigError, match="ada_target"):
+            VaeGanModule(
+                "gan_32", {"base_channels": 4}, d_accuracy_threshold=None, ada_target=target, ada_images=images
+            )
+
+
 @pytest.mark.parametrize(
     "kind,pos_weight,gamma", [("l2", 0.5, 2.0), ("bce", 0.5, 2.0), ("bce", 0.8, 2.0), ("focal", 0.6, 1.5)]
 )

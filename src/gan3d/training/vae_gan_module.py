@@ -40,10 +40,12 @@ from gan3d.metrics.iou import voxel_iou
 from gan3d.metrics.ssim3d import ssim3d
 from gan3d.models.memory_format import channels_last_3d_input, to_channels_last_3d
 from gan3d.models.vae_gan import VaeGan
+from gan3d.ops.voxel_augment import augment_voxel_batch
 from gan3d.registry import get_model
 from gan3d.training.ddp import ManualDdpSync
 
 BINARY_FAKES = ("none", "threshold", "bernoulli")
+ADA_MAX_P = 0.8  # above about 0.8 the transforms may leak into the generator (Karras et al. 2020, Fig. 3)
 COLLAPSE_FRACTION = 0.5  # a validation IoU below this share of the best so far is reported as a collapse
 
 
@@ -66,6 +68,12 @@ class VaeGanModule(L.LightningModule):
         d_binary_fakes: show D binary generated grids, "threshold" (> 0.5) or "bernoulli" (sampled), with
             the gradient passed straight through (`gan3d.losses.adversarial.binarize_straight_through`):
             hides the same 0/1 cue as the noise, entirely. "none" shows G's probabilities (the paper's).
+        ada_target: adaptive discriminator augmentation (ADA, Karras et al. 2020): every grid D sees in
+            training, real and fake, goes through `gan3d.ops.voxel_augment.augment_voxel_batch` with a
+            probability p that rises while D's batch accuracy is above `ada_target` and falls below it
+            (so D's accuracy is held near the target by making its task harder, not by skipping its
+            steps, which is what collapses the §2.3 rule). None disables. p stays in [0, ADA_MAX_P].
+        ada_images: training grids over which p may move from 0 to 1 (ADA's speed).
         d_steps: discriminator steps per generator step (k, §1.2).
         d_accuracy_threshold: adaptive rule (§2.3): D steps only when its accuracy is below this;
             None always steps.
@@ -107,6 +115,8 @@ class VaeGanModule(L.LightningModule):
         r1_gamma: float = 0.0,
         d_input_noise: float = 0.0,
         d_binary_fakes: str = "none",
+        ada_target: float | None = None,
+        ada_images: int = 10_000,
         d_steps: int = 1,
         d_accuracy_threshold: float | None = 0.8,
         kl_weight: float = 3.0,
@@ -131,6 +141,8 @@ class VaeGanModule(L.LightningModule):
             raise ConfigError("gan_loss 'wgan-gp' has no D accuracy: set d_accuracy_threshold to null")
         if d_binary_fakes not in BINARY_FAKES:
             raise ConfigError(f"d_binary_fakes must be one of {', '.join(BINARY_FAKES)}, got {d_binary_fakes!r}")
+        if ada_target is not None and (not 0.5 < ada_target < 1.0 or ada_images <= 0):
+            raise ConfigError(f"need 0.5 < ada_target < 1 and ada_images > 0, got {ada_target}, {ada_images}")
         if recon_loss not in RECON_LOSSES:
             raise ConfigError(f"recon_loss must be one of {', '.join(RECON_LOSSES)}, got {recon_loss!r}")
         if not 0.0 < recon_pos_weight < 1.0 or focal_gamma < 0:
@@ -142,6 +154,7 @@ class VaeGanModule(L.LightningModule):
         self.model: VaeGan = get_model(model, **(model_kwargs or {}))  # type: ignore[assignment]
         if channels_last:
             to_channels_last_3d(self.model)
+        self.ada_p = 0.0  # ADA's augmentation probability (kept in checkpoints)
         self.d_skipped = 0  # discriminator steps skipped by the adaptive rule, for tests and logs
         self._ddp = ManualDdpSync()
         self._best: dict[str, Any] | None = None  # best validated weights: {"state", "meta"}
@@ -224,9 +237,11 @@ class VaeGanModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         if self._best is not None:  # resuming keeps the best so far (plain tensors: loads with weights_only)
             checkpoint["gan3d_best"] = self._best
+        checkpoint["gan3d_ada_p"] = self.ada_p
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self._best = checkpoint.get("gan3d_best")
+        self.ada_p = float(checkpoint.get("gan3d_ada_p", 0.0))
 
     def on_train_start(self) -> None:
         self._ddp.attach(self.trainer)
@@ -266,6 +281,7 @@ class VaeGanModule(L.LightningModule):
                     shown = self.model.generate(torch.randn_like(z), labels)
             with self.toggled_optimizer(opt_d):
                 d_loss, logs, accuracy = self._discriminator_loss(voxels, shown, labels)
+                self._update_ada(accuracy, n)
                 if hp.d_accuracy_threshold is None or accuracy < hp.d_accuracy_threshold:
                     opt_d.zero_grad()
                     self.manual_backward(d_loss)
@@ -322,11 +338,21 @@ class VaeGanModule(L.LightningModule):
     ) -> tuple[torch.Tensor, dict[str, float], float]:
         """D's loss on a real and a (detached) fake batch, what to log, and its accuracy (all-reduced)."""
         hp, n = self.hparams, len(voxels)
-        voxels, fake = self._noisy(voxels), self._noisy(self._binary(fake))
+        fake = self._binary(fake)
+        if hp.ada_target is not None:  # what D would say without the augmentation, for the logs
+            with torch.no_grad():
+                clean = discriminator_accuracy(
+                    self.model.discriminator(voxels, labels), self.model.discriminator(fake, labels)
+                )
+        voxels, fake = self._d_view(voxels), self._d_view(fake)
         real_logits = self.model.discriminator(voxels, labels)
         fake_logits = self.model.discriminator(fake, labels)
         acc_real, acc_fake = discriminator_accuracy(real_logits, fake_logits)
         logs = {"train/d_acc_real": acc_real, "train/d_acc_fake": acc_fake}
+        if hp.ada_target is not None:
+            logs.update(
+                {"train/d_acc_real_clean": clean[0], "train/d_acc_fake_clean": clean[1], "train/ada_p": self.ada_p}
+            )
         critic = lambda x: self.model.discriminator(x, labels)  # noqa: E731
         if hp.gan_loss == "wgan-gp":
             distance = real_logits.mean() - fake_logits.mean()  # the critic's Wasserstein estimate
@@ -340,6 +366,19 @@ class VaeGanModule(L.LightningModule):
                 loss = loss + 0.5 * hp.r1_gamma * r1_penalty(critic, voxels)
         return loss, logs, self._ddp.mean((acc_real + acc_fake) / 2, self.device)
 
+    def _update_ada(self, accuracy: float, n: int) -> None:
+        """ADA's rule: p moves by n / ada_images towards a harder task while D's accuracy is above the target."""
+        hp = self.hparams
+        if hp.ada_target is not None:
+            step = n / hp.ada_images
+            self.ada_p = min(max(self.ada_p + (step if accuracy > hp.ada_target else -step), 0.0), ADA_MAX_P)
+
+    def _d_view(self, grids: torch.Tensor) -> torch.Tensor:
+        """A grid as D sees it in training: ADA's random transforms (p = `ada_p`), then instance noise."""
+        if self.hparams.ada_target is not None and self.ada_p > 0:
+            grids = augment_voxel_batch(grids, self.ada_p)
+        return self._noisy(grids)
+
     def _binary(self, fake: torch.Tensor) -> torch.Tensor:
         """Generated grids as D sees them in training: binary when `d_binary_fakes` says so."""
         return binarize_straight_through(fake, self.hparams.d_binary_fakes)
@@ -351,7 +390,7 @@ class VaeGanModule(L.LightningModule):
 
     def _generator_adversarial(self, fake: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """G's adversarial term on generated grids: non-saturating BCE, or −D(G(z)) for WGAN-GP."""
-        logits = self.model.discriminator(self._noisy(self._binary(fake)), labels)
+        logits = self.model.discriminator(self._d_view(self._binary(fake)), labels)
         if self.hparams.gan_loss == "wgan-gp":
             return -logits.mean()
         return bce_with_targets(logits, gan_targets(len(fake), True, self.hparams.soft_labels, self.device))
