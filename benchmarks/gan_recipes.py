@@ -35,12 +35,18 @@ PAPER_MODULE = {"lr_g": 0.0025, "lr_d": 1e-5, "beta1": 0.5, "d_accuracy_threshol
 
 
 def _r1(
-    gamma: float, noise: float = 0.0, adaptive: float | None = None, binary: str = "none", ada: float | None = None
+    gamma: float,
+    noise: float = 0.0,
+    adaptive: float | None = None,
+    binary: str = "none",
+    ada: float | None = None,
+    lr_d: float = 2e-4,
 ) -> tuple[dict, dict, int, str]:
     """The R1 family: no BN in D, Adam lr 2e-4 both, beta1 0.5, R1 penalty gamma, optional instance
-    noise on D's inputs, binary fakes for D, adaptive augmentation (ADA) and the paper's adaptive D rule."""
-    module = {"lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "d_accuracy_threshold": adaptive, "r1_gamma": gamma}
-    what = f"no BN in D, lr 2e-4 both, R1 gamma {gamma:g}"
+    noise on D's inputs, binary fakes for D, adaptive augmentation (ADA), a slower D and the paper's
+    adaptive D rule."""
+    module = {"lr_g": 2e-4, "lr_d": lr_d, "beta1": 0.5, "d_accuracy_threshold": adaptive, "r1_gamma": gamma}
+    what = f"no BN in D, lr G 2e-4 / D {lr_d:g}, R1 gamma {gamma:g}"
     if noise > 0:
         module["d_input_noise"] = noise
         what += f", instance noise {noise:g}"
@@ -92,6 +98,8 @@ RECIPES: dict[str, tuple[dict[str, Any], dict[str, Any], int, str]] = {
     "nobn_r1_bernoulli": _r1(10.0, binary="bernoulli"),
     "nobn_r1_ada": _r1(10.0, ada=0.7),
     "nobn_r1_binary_ada": _r1(10.0, binary="threshold", ada=0.7),
+    "nobn_r1_slow_d": _r1(10.0, lr_d=2e-5),
+    "nobn_r1_slower_d": _r1(10.0, lr_d=5e-6),
     "wgan_gp": (
         {"d_norm": "layer"},
         {

@@ -48,6 +48,15 @@ def _fit(module: VaeGanModule, dm: ShapeDataModule, tmp_path: Path, **trainer_kw
     return trainer
 
 
+def _record_d_inputs_and_g_outputs(module: VaeGanModule) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Copies of every grid D is called on and every batch G makes, in call order, as training runs."""
+    inputs: list[torch.Tensor] = []
+    module.model.discriminator.register_forward_hook(lambda mod, args, out: inputs.append(args[0].detach().clone()))
+    generated: list[torch.Tensor] = []
+    module.model.generator.register_forward_hook(lambda mod, args, out: generated.append(out.detach().clone()))
+    return inputs, generated
+
+
 def _params(module: torch.nn.Module) -> list[torch.Tensor]:
     return [p.detach().clone() for p in module.parameters()]
 
@@ -368,10 +377,7 @@ def test_instance_noise_reaches_every_d_input_in_training(data_root: Path, tmp_p
     module = VaeGanModule(
         "gan_32", {"base_channels": 4, "d_norm": "none"}, d_accuracy_threshold=None, d_input_noise=sigma
     )
-    inputs: list[torch.Tensor] = []
-    module.model.discriminator.register_forward_hook(lambda mod, args, out: inputs.append(args[0].detach().clone()))
-    generated: list[torch.Tensor] = []
-    module.model.generator.register_forward_hook(lambda mod, args, out: generated.append(out.detach().clone()))
+    inputs, generated = _record_d_inputs_and_g_outputs(module)
     _fit(module, _datamodule(data_root, views=0), tmp_path, max_steps=1, limit_val_batches=0)
     real, fake_d, fake_g = inputs[0], inputs[1], inputs[2]
     binary = ((real == 0) | (real == 1)).float().mean()
@@ -394,10 +400,7 @@ def test_binary_fakes_reach_d_in_both_steps_and_g_still_gets_a_gradient(
     module = VaeGanModule(
         "gan_32", {"base_channels": 4, "d_norm": "none"}, d_accuracy_threshold=None, d_binary_fakes=mode
     )
-    inputs: list[torch.Tensor] = []
-    module.model.discriminator.register_forward_hook(lambda mod, args, out: inputs.append(args[0].detach().clone()))
-    generated: list[torch.Tensor] = []
-    module.model.generator.register_forward_hook(lambda mod, args, out: generated.append(out.detach().clone()))
+    inputs, generated = _record_d_inputs_and_g_outputs(module)
     before = [w.detach().clone() for w in module.model.generator.parameters()]
     _fit(module, _datamodule(data_root, views=0), tmp_path, max_steps=1, limit_val_batches=0)
     real, fake_d, fake_g = inputs[0], inputs[1], inputs[2]
@@ -450,10 +453,7 @@ def test_ada_augments_what_d_sees_logs_the_clean_accuracy_and_resumes_p(data_roo
         d_binary_fakes="threshold",
     )
     module.ada_p = 0.8
-    inputs: list[torch.Tensor] = []
-    module.model.discriminator.register_forward_hook(lambda mod, args, out: inputs.append(args[0].detach().clone()))
-    generated: list[torch.Tensor] = []
-    module.model.generator.register_forward_hook(lambda mod, args, out: generated.append(out.detach().clone()))
+    inputs, generated = _record_d_inputs_and_g_outputs(module)
     batches: list[torch.Tensor] = []
     start = module.on_train_batch_start
     module.on_train_batch_start = lambda batch, i: (batches.append(batch["voxels"].clone()), start(batch, i))[1]  # type: ignore[method-assign]
