@@ -5,7 +5,9 @@ One training step (§1.2, §2.3, §2.4):
 1. Discriminator: BCE on D(x) vs real labels and D(G(z)) vs fake labels (+ (γ/2)·R1 on reals with
    `r1_gamma`), or the WGAN-GP critic loss D(G(z)) − D(x) + λ·GP (`gan_loss="wgan-gp"`), `d_steps` times
    (every extra step on fresh z). With the adaptive rule (§2.3) it steps only when its accuracy on the
-   batch is below `d_accuracy_threshold`.
+   batch is below `d_accuracy_threshold`. What D sees of a grid in training: G's output made binary
+   (`d_binary_fakes`), then ADA's random transforms (`ada_target`), then instance noise (`d_input_noise`),
+   each off by default; the same view is used in the generator's step.
 2. Encoder (3D-VAE-GAN): `kl_weight * L_KL + recon_weight * L_recon (+ ssim_weight * L_SSIM)`.
 3. Generator: `adv_weight * L_adv + recon_weight * L_recon (+ ssim_weight * L_SSIM)`; L_adv uses the
    non-saturating form (maximise log D(G(z)) rather than minimise log(1 - D(G(z))), Goodfellow et al.
