@@ -480,14 +480,43 @@ def test_ada_augments_what_d_sees_logs_the_clean_accuracy_and_resumes_p(data_roo
     assert fresh.ada_p == module.ada_p
 
 
+def test_ada_turns_grids_about_the_configured_up_axis(monkeypatch: pytest.MonkeyPatch) -> None:
+    """D's view passes p and `ada_up_axis` to the augmentation (y-up ShapeNet grids turn about y)."""
+    import gan3d.training.vae_gan_module as module_file
+
+    calls: list[tuple[float, int]] = []
+    monkeypatch.setattr(module_file, "augment_voxel_batch", lambda g, p, up_axis: calls.append((p, up_axis)) or g)
+    module = VaeGanModule(
+        "gan_32", {"base_channels": 4, "d_norm": "none"}, d_accuracy_threshold=None, ada_target=0.7, ada_up_axis=1
+    )
+    grids = torch.zeros(2, 1, 32, 32, 32)
+    module._d_view(grids)  # p = 0: no augmentation
+    module.ada_p = 0.4
+    module._d_view(grids)
+    assert calls == [(0.4, 1)]
+
+
 def test_bad_ada_settings_are_refused() -> None:
     from gan3d.errors import ConfigError
 
-    for target, images in ((0.5, 100), (1.0, 100), (0.7, 0)):
+    for target, images, up in ((0.5, 100, 2), (1.0, 100, 2), (0.7, 0, 2), (0.7, 100, 3)):
         with pytest.raises(ConfigError, match="ada_target"):
             VaeGanModule(
-                "gan_32", {"base_channels": 4}, d_accuracy_threshold=None, ada_target=target, ada_images=images
+                "gan_32",
+                {"base_channels": 4},
+                d_accuracy_threshold=None,
+                ada_target=target,
+                ada_images=images,
+                ada_up_axis=up,
             )
+    with pytest.raises(ConfigError, match="wgan-gp"):
+        VaeGanModule(
+            "gan_32",
+            {"base_channels": 4, "d_norm": "none"},
+            d_accuracy_threshold=None,
+            gan_loss="wgan-gp",
+            ada_target=0.7,
+        )
 
 
 @pytest.mark.parametrize(

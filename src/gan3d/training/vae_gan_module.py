@@ -76,6 +76,8 @@ class VaeGanModule(L.LightningModule):
             (so D's accuracy is held near the target by making its task harder, not by skipping its
             steps, which is what collapses the §2.3 rule). None disables. p stays in [0, ADA_MAX_P].
         ada_images: training grids over which p may move from 0 to 1 (ADA's speed).
+        ada_up_axis: the grids' up axis in (x, y, z) order, about which ADA turns them (2: z-up, the
+            built-in data and ModelNet; 1: y-up ShapeNet).
         d_steps: discriminator steps per generator step (k, §1.2).
         d_accuracy_threshold: adaptive rule (§2.3): D steps only when its accuracy is below this;
             None always steps.
@@ -119,6 +121,7 @@ class VaeGanModule(L.LightningModule):
         d_binary_fakes: str = "none",
         ada_target: float | None = None,
         ada_images: int = 10_000,
+        ada_up_axis: int = 2,
         d_steps: int = 1,
         d_accuracy_threshold: float | None = 0.8,
         kl_weight: float = 3.0,
@@ -143,8 +146,13 @@ class VaeGanModule(L.LightningModule):
             raise ConfigError("gan_loss 'wgan-gp' has no D accuracy: set d_accuracy_threshold to null")
         if d_binary_fakes not in BINARY_FAKES:
             raise ConfigError(f"d_binary_fakes must be one of {', '.join(BINARY_FAKES)}, got {d_binary_fakes!r}")
-        if ada_target is not None and (not 0.5 < ada_target < 1.0 or ada_images <= 0):
-            raise ConfigError(f"need 0.5 < ada_target < 1 and ada_images > 0, got {ada_target}, {ada_images}")
+        if ada_target is not None and (not 0.5 < ada_target < 1.0 or ada_images <= 0 or ada_up_axis not in (0, 1, 2)):
+            raise ConfigError(
+                f"need 0.5 < ada_target < 1, ada_images > 0 and ada_up_axis in 0, 1, 2; "
+                f"got {ada_target}, {ada_images}, {ada_up_axis}"
+            )
+        if ada_target is not None and gan_loss == "wgan-gp":
+            raise ConfigError("gan_loss 'wgan-gp' has no D accuracy for ADA to follow: set ada_target to null")
         if recon_loss not in RECON_LOSSES:
             raise ConfigError(f"recon_loss must be one of {', '.join(RECON_LOSSES)}, got {recon_loss!r}")
         if not 0.0 < recon_pos_weight < 1.0 or focal_gamma < 0:
@@ -378,7 +386,7 @@ class VaeGanModule(L.LightningModule):
     def _d_view(self, grids: torch.Tensor) -> torch.Tensor:
         """A grid as D sees it in training: ADA's random transforms (p = `ada_p`), then instance noise."""
         if self.hparams.ada_target is not None and self.ada_p > 0:
-            grids = augment_voxel_batch(grids, self.ada_p)
+            grids = augment_voxel_batch(grids, self.ada_p, up_axis=self.hparams.ada_up_axis)
         return self._noisy(grids)
 
     def _binary(self, fake: torch.Tensor) -> torch.Tensor:
