@@ -98,6 +98,18 @@ RECIPES: dict[str, tuple[dict[str, Any], dict[str, Any], int, str]] = {
     "nobn_r1_bernoulli": _r1(10.0, binary="bernoulli"),
     "nobn_r1_ada": _r1(10.0, ada=0.7),
     "nobn_r1_binary_ada": _r1(10.0, binary="threshold", ada=0.7),
+    "nobn_r1_dropout": (
+        {"d_norm": "none", "dropout": True},
+        _r1(10.0)[1],
+        32,
+        "R1 gamma 10 + the §2.6.3 Dropout3d in G and D",
+    ),
+    "nobn_r1_binary_dropout": (
+        {"d_norm": "none", "dropout": True},
+        _r1(10.0, binary="threshold")[1],
+        32,
+        "R1 gamma 10 + binary fakes + the §2.6.3 Dropout3d in G and D",
+    ),
     "nobn_r1_slow_d": _r1(10.0, lr_d=2e-5),
     "nobn_r1_slower_d": _r1(10.0, lr_d=5e-6),
     "wgan_gp": (
