@@ -41,10 +41,11 @@ def _r1(
     binary: str = "none",
     ada: float | None = None,
     lr_d: float = 2e-4,
+    dropout: bool = False,
 ) -> tuple[dict, dict, int, str]:
     """The R1 family: no BN in D, Adam lr 2e-4 both, beta1 0.5, R1 penalty gamma, optional instance
-    noise on D's inputs, binary fakes for D, adaptive augmentation (ADA), a slower D and the paper's
-    adaptive D rule."""
+    noise on D's inputs, binary fakes for D, adaptive augmentation (ADA), a slower D, the §2.6.3
+    Dropout3d in G and D and the paper's adaptive D rule."""
     module = {"lr_g": 2e-4, "lr_d": lr_d, "beta1": 0.5, "d_accuracy_threshold": adaptive, "r1_gamma": gamma}
     what = f"no BN in D, lr G 2e-4 / D {lr_d:g}, R1 gamma {gamma:g}"
     if noise > 0:
@@ -56,9 +57,12 @@ def _r1(
     if ada is not None:
         module["ada_target"] = ada
         what += f", ADA towards D accuracy {ada:g}"
+    if dropout:
+        what += ", the §2.6.3 Dropout3d in G and D"
     if adaptive is not None:
         what += f", adaptive D below {adaptive:g} (§2.3)"
-    return {"d_norm": "none"}, module, 32, what
+    model = {"d_norm": "none", "dropout": True} if dropout else {"d_norm": "none"}
+    return model, module, 32, what
 
 
 RECIPES: dict[str, tuple[dict[str, Any], dict[str, Any], int, str]] = {
@@ -98,18 +102,8 @@ RECIPES: dict[str, tuple[dict[str, Any], dict[str, Any], int, str]] = {
     "nobn_r1_bernoulli": _r1(10.0, binary="bernoulli"),
     "nobn_r1_ada": _r1(10.0, ada=0.7),
     "nobn_r1_binary_ada": _r1(10.0, binary="threshold", ada=0.7),
-    "nobn_r1_dropout": (
-        {"d_norm": "none", "dropout": True},
-        _r1(10.0)[1],
-        32,
-        "R1 gamma 10 + the §2.6.3 Dropout3d in G and D",
-    ),
-    "nobn_r1_binary_dropout": (
-        {"d_norm": "none", "dropout": True},
-        _r1(10.0, binary="threshold")[1],
-        32,
-        "R1 gamma 10 + binary fakes + the §2.6.3 Dropout3d in G and D",
-    ),
+    "nobn_r1_dropout": _r1(10.0, dropout=True),
+    "nobn_r1_binary_dropout": _r1(10.0, binary="threshold", dropout=True),
     "nobn_r1_slow_d": _r1(10.0, lr_d=2e-5),
     "nobn_r1_slower_d": _r1(10.0, lr_d=5e-6),
     "wgan_gp": (

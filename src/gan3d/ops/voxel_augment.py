@@ -51,16 +51,20 @@ def augment_voxel_batch(
     def per_sample(mask: torch.Tensor) -> torch.Tensor:
         return mask.view(n, 1, 1, 1, 1)
 
-    out = grids
+    def on_some(out: torch.Tensor, chosen: torch.Tensor, transform) -> torch.Tensor:  # noqa: ANN001
+        """`transform` applied to the chosen samples only (the others are not computed)."""
+        rows = chosen.nonzero().squeeze(1)
+        return out.index_copy(0, rows, transform(out[rows])) if len(rows) else out
+
     # mirror half of the times it is applied
     flip = applied() & (draw() < 0.5)
-    out = torch.where(per_sample(flip), out.flip(horizontal[0]), out)
+    out = on_some(grids, flip, lambda g: g.flip(horizontal[0]))
     # rotate about the up axis by k quarter turns
     quarter = torch.where(
         applied(), (draw() * 4).long().clamp(max=3), torch.zeros(n, dtype=torch.long, device=grids.device)
     )
-    turned = [out] + [torch.rot90(out, k, dims=horizontal) for k in (1, 2, 3)]
-    out = torch.stack(turned)[quarter, torch.arange(n, device=grids.device)]
+    for k in (1, 2, 3):
+        out = on_some(out, quarter == k, lambda g, k=k: torch.rot90(g, k, dims=horizontal))
     # translate by whole voxels: pad with zeros, then cut each sample's window
     reach = int(round(shift * side))
     if reach > 0:

@@ -385,18 +385,14 @@ class VaeGanModule(L.LightningModule):
 
     def _d_view(self, grids: torch.Tensor) -> torch.Tensor:
         """A grid as D sees it in training: ADA's random transforms (p = `ada_p`), then instance noise."""
-        if self.hparams.ada_target is not None and self.ada_p > 0:
-            grids = augment_voxel_batch(grids, self.ada_p, up_axis=self.hparams.ada_up_axis)
-        return self._noisy(grids)
+        hp = self.hparams
+        if hp.ada_target is not None and self.ada_p > 0:
+            grids = augment_voxel_batch(grids, self.ada_p, up_axis=hp.ada_up_axis)
+        return grids + hp.d_input_noise * torch.randn_like(grids) if hp.d_input_noise > 0 else grids
 
     def _binary(self, fake: torch.Tensor) -> torch.Tensor:
         """Generated grids as D sees them in training: binary when `d_binary_fakes` says so."""
         return binarize_straight_through(fake, self.hparams.d_binary_fakes)
-
-    def _noisy(self, grids: torch.Tensor) -> torch.Tensor:
-        """D's training input: `grids` plus instance noise when `d_input_noise` > 0."""
-        sigma = self.hparams.d_input_noise
-        return grids + sigma * torch.randn_like(grids) if sigma > 0 else grids
 
     def _generator_adversarial(self, fake: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
         """G's adversarial term on generated grids: non-saturating BCE, or −D(G(z)) for WGAN-GP."""
