@@ -42,10 +42,11 @@ def _r1(
     ada: float | None = None,
     lr_d: float = 2e-4,
     dropout: bool = False,
+    lecam: float = 0.0,
 ) -> tuple[dict, dict, int, str]:
     """The R1 family: no BN in D, Adam lr 2e-4 both, beta1 0.5, R1 penalty gamma, optional instance
     noise on D's inputs, binary fakes for D, adaptive augmentation (ADA), a slower D, the §2.6.3
-    Dropout3d in G and D and the paper's adaptive D rule."""
+    Dropout3d in G and D, the LeCam regulariser and the paper's adaptive D rule."""
     module = {"lr_g": 2e-4, "lr_d": lr_d, "beta1": 0.5, "d_accuracy_threshold": adaptive, "r1_gamma": gamma}
     what = f"no BN in D, lr G 2e-4 / D {lr_d:g}, R1 gamma {gamma:g}"
     if noise > 0:
@@ -59,6 +60,9 @@ def _r1(
         what += f", ADA towards D accuracy {ada:g}"
     if dropout:
         what += ", the §2.6.3 Dropout3d in G and D"
+    if lecam > 0:
+        module["lecam_weight"] = lecam
+        what += f", LeCam lambda {lecam:g}"
     if adaptive is not None:
         what += f", adaptive D below {adaptive:g} (§2.3)"
     model = {"d_norm": "none", "dropout": True} if dropout else {"d_norm": "none"}
@@ -104,6 +108,9 @@ RECIPES: dict[str, tuple[dict[str, Any], dict[str, Any], int, str]] = {
     "nobn_r1_binary_ada": _r1(10.0, binary="threshold", ada=0.7),
     "nobn_r1_dropout": _r1(10.0, dropout=True),
     "nobn_r1_binary_dropout": _r1(10.0, binary="threshold", dropout=True),
+    "nobn_r1_lecam03": _r1(10.0, lecam=0.3),
+    "nobn_r1_lecam1": _r1(10.0, lecam=1.0),
+    "nobn_r1_binary_dropout_lecam03": _r1(10.0, binary="threshold", dropout=True, lecam=0.3),
     "nobn_r1_slow_d": _r1(10.0, lr_d=2e-5),
     "nobn_r1_slower_d": _r1(10.0, lr_d=5e-6),
     "wgan_gp": (

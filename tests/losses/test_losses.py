@@ -10,6 +10,7 @@ from gan3d.losses.adversarial import (
     discriminator_accuracy,
     gan_targets,
     gradient_penalty,
+    lecam_penalty,
     r1_penalty,
 )
 from gan3d.losses.kl import kl_divergence
@@ -105,3 +106,17 @@ def test_binary_fakes_none_is_the_identity_and_other_modes_are_refused() -> None
     assert binarize_straight_through(probs, "none") is probs
     with pytest.raises(ValueError, match="round"):
         binarize_straight_through(probs, "round")
+
+
+def test_lecam_penalty_is_the_hinged_squared_distance_to_the_other_sides_anchor() -> None:
+    """Tseng et al. 2021 eq. 4 (hinge form), by hand: real scores above the fakes' anchor and fake scores
+    below the reals' anchor are penalised quadratically, the others not at all."""
+    real = torch.tensor([2.0, -1.0], requires_grad=True)
+    fake = torch.tensor([0.0, 3.0], requires_grad=True)
+    penalty = lecam_penalty(real, fake, anchor_real=1.0, anchor_fake=-0.5)
+    # real: relu(2 + 0.5)² = 6.25, relu(-1 + 0.5)² = 0 -> 3.125; fake: relu(1 - 0)² = 1, relu(1 - 3)² = 0 -> 0.5
+    assert float(penalty) == pytest.approx(3.625)
+    penalty.backward()
+    # d/dr of mean(relu(r - a)²) = 2 (r - a) / n: the confident real score is pulled down, the fake one up
+    torch.testing.assert_close(real.grad, torch.tensor([2.5, 0.0]))
+    torch.testing.assert_close(fake.grad, torch.tensor([-1.0, 0.0]))

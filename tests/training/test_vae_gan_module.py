@@ -519,6 +519,51 @@ def test_bad_ada_settings_are_refused() -> None:
         )
 
 
+def test_lecam_adds_its_penalty_at_moving_average_anchors_and_resumes_them(data_root: Path, tmp_path: Path) -> None:
+    """Over two steps, from D's own scores: the anchors start at the first batch's mean real / fake scores
+    and then move by (1 - decay); D's loss is the BCE plus λ times the hinged distances to them (by hand);
+    the anchors are restored from a checkpoint."""
+    import torch.nn.functional as F
+
+    module = VaeGanModule(
+        "gan_32", {"base_channels": 4, "d_norm": "none"}, d_accuracy_threshold=None, lecam_weight=1e6, lecam_decay=0.9
+    )  # a large λ: an untrained D scores all grids within 0.01, the penalty itself is about 1e-6
+    scores: list[torch.Tensor] = []
+    module.model.discriminator.register_forward_hook(lambda mod, args, out: scores.append(out.detach().clone()))
+    logged: dict[str, float] = {}
+    original_log_dict = module.log_dict
+    module.log_dict = lambda d, **kw: (logged.update({k: float(v) for k, v in d.items()}), original_log_dict(d, **kw))  # type: ignore[method-assign]
+    _fit(module, _datamodule(data_root, views=0), tmp_path, max_steps=4)  # D's and G's optimiser steps, twice
+    assert len(scores) == 6  # per step: D's real and fake, then G's fake
+    real1, fake1, real2, fake2 = scores[0], scores[1], scores[3], scores[4]
+    anchor_real = 0.9 * float(real1.mean()) + 0.1 * float(real2.mean())
+    anchor_fake = 0.9 * float(fake1.mean()) + 0.1 * float(fake2.mean())
+    assert module.lecam_anchors == pytest.approx((anchor_real, anchor_fake), rel=1e-5)
+    penalty = (
+        torch.clamp(real2 - anchor_fake, min=0).pow(2).mean() + torch.clamp(anchor_real - fake2, min=0).pow(2).mean()
+    )
+    bce = F.binary_cross_entropy_with_logits(real2, torch.ones_like(real2)) + F.binary_cross_entropy_with_logits(
+        fake2, torch.zeros_like(fake2)
+    )
+    assert float(penalty) > 0
+    assert logged["train/lecam"] == pytest.approx(float(penalty), rel=1e-4, abs=1e-7)
+    assert logged["train/d_loss"] == pytest.approx(float(bce + 1e6 * penalty), rel=1e-4)
+    assert 1e6 * float(penalty) > 0.01 * float(bce)  # visible beside the BCE
+    checkpoint: dict = {}
+    module.on_save_checkpoint(checkpoint)
+    fresh = VaeGanModule("gan_32", {"base_channels": 4, "d_norm": "none"}, d_accuracy_threshold=None, lecam_weight=1e6)
+    fresh.on_load_checkpoint(checkpoint)
+    assert fresh.lecam_anchors == module.lecam_anchors
+
+
+def test_bad_lecam_settings_are_refused() -> None:
+    from gan3d.errors import ConfigError
+
+    for weight, decay in ((-0.1, 0.99), (0.3, 1.0), (0.3, -0.5)):
+        with pytest.raises(ConfigError, match="lecam"):
+            VaeGanModule("gan_32", {"base_channels": 4}, lecam_weight=weight, lecam_decay=decay)
+
+
 @pytest.mark.parametrize(
     "kind,pos_weight,gamma", [("l2", 0.5, 2.0), ("bce", 0.5, 2.0), ("bce", 0.8, 2.0), ("focal", 0.6, 1.5)]
 )

@@ -1,5 +1,5 @@
-"""GAN losses on discriminator logits: BCE with optional soft labels (§2.6.3), and the gradient penalties
-of WGAN-GP and R1."""
+"""GAN losses on discriminator logits: BCE with optional soft labels (§2.6.3), the gradient penalties
+of WGAN-GP and R1, and the LeCam regulariser."""
 
 from __future__ import annotations
 
@@ -57,6 +57,22 @@ def r1_penalty(critic: Callable[[torch.Tensor], torch.Tensor], real: torch.Tenso
     real = real.detach().requires_grad_(True)
     (grad,) = torch.autograd.grad(critic(real).sum(), real, create_graph=True)
     return grad.flatten(1).pow(2).sum(1).mean()
+
+
+def lecam_penalty(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor, anchor_real: float, anchor_fake: float
+) -> torch.Tensor:
+    """LeCam regulariser (Tseng et al. 2021, "Regularizing GANs under limited data", eq. 4):
+    E[relu(D(x) − α_F)²] + E[relu(α_R − D(G(z)))²], where α_R and α_F are moving averages of D's outputs
+    on real and generated samples (decay 0.99 in the paper). It pulls real scores down towards the fakes'
+    usual score and fake scores up towards the reals', so D cannot grow an ever larger margin on a small
+    training set; the hinge (relu) form leaves scores alone that are already on the far side.
+
+    Args:
+        real_logits, fake_logits: D's scores (N,) on real and generated samples.
+        anchor_real, anchor_fake: α_R and α_F, the moving averages (constants, no gradient).
+    """
+    return F.relu(real_logits - anchor_fake).pow(2).mean() + F.relu(anchor_real - fake_logits).pow(2).mean()
 
 
 def binarize_straight_through(probs: torch.Tensor, mode: str) -> torch.Tensor:

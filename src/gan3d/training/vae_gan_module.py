@@ -4,10 +4,11 @@ One training step (§1.2, §2.3, §2.4):
 
 1. Discriminator: BCE on D(x) vs real labels and D(G(z)) vs fake labels (+ (γ/2)·R1 on reals with
    `r1_gamma`), or the WGAN-GP critic loss D(G(z)) − D(x) + λ·GP (`gan_loss="wgan-gp"`), `d_steps` times
-   (every extra step on fresh z). With the adaptive rule (§2.3) it steps only when its accuracy on the
-   batch is below `d_accuracy_threshold`. What D sees of a grid in training: G's output made binary
-   (`d_binary_fakes`), then ADA's random transforms (`ada_target`), then instance noise (`d_input_noise`),
-   each off by default; the same view is used in the generator's step.
+   (every extra step on fresh z), + the LeCam regulariser with `lecam_weight`. With the adaptive rule
+   (§2.3) it steps only when its accuracy on the batch is below `d_accuracy_threshold`. What D sees of a
+   grid in training: G's output made binary (`d_binary_fakes`), then ADA's random transforms
+   (`ada_target`), then instance noise (`d_input_noise`), each off by default; the same view is used in
+   the generator's step.
 2. Encoder (3D-VAE-GAN): `kl_weight * L_KL + recon_weight * L_recon (+ ssim_weight * L_SSIM)`.
 3. Generator: `adv_weight * L_adv + recon_weight * L_recon (+ ssim_weight * L_SSIM)`; L_adv uses the
    non-saturating form (maximise log D(G(z)) rather than minimise log(1 - D(G(z))), Goodfellow et al.
@@ -33,6 +34,7 @@ from gan3d.losses.adversarial import (
     discriminator_accuracy,
     gan_targets,
     gradient_penalty,
+    lecam_penalty,
     r1_penalty,
 )
 from gan3d.losses.kl import kl_divergence
@@ -64,6 +66,11 @@ class VaeGanModule(L.LightningModule):
         gp_weight: λ of the WGAN-GP penalty (10 in Gulrajani et al. 2017).
         r1_gamma: γ of the R1 penalty (γ/2)·E||∇D(x)||² on reals with the BCE loss; 0 disables
             (Mescheder et al. 2018 use 1-10).
+        lecam_weight: λ of the LeCam regulariser (`gan3d.losses.adversarial.lecam_penalty`, Tseng et al.
+            2021) added to D's loss: it keeps D's scores on real and generated grids near each other's
+            moving averages, so a D trained on a small set cannot keep widening its margin. 0 disables
+            (the paper uses 0.3 with BigGAN, 0.01 with StyleGAN2, on limited data).
+        lecam_decay: decay of LeCam's moving averages of D's real and fake scores (0.99 in the paper).
         d_input_noise: std of Gaussian noise added to every grid D sees in training, real and fake
             (instance noise, Sønderby et al. 2016): real grids are exactly 0/1 and G's sigmoid never is,
             a cue D can win on without learning shapes; the noise hides it. 0 disables.
@@ -117,6 +124,8 @@ class VaeGanModule(L.LightningModule):
         gan_loss: str = "bce",
         gp_weight: float = 10.0,
         r1_gamma: float = 0.0,
+        lecam_weight: float = 0.0,
+        lecam_decay: float = 0.99,
         d_input_noise: float = 0.0,
         d_binary_fakes: str = "none",
         ada_target: float | None = None,
@@ -153,6 +162,8 @@ class VaeGanModule(L.LightningModule):
             )
         if ada_target is not None and gan_loss == "wgan-gp":
             raise ConfigError("gan_loss 'wgan-gp' has no D accuracy for ADA to follow: set ada_target to null")
+        if lecam_weight < 0 or not 0.0 <= lecam_decay < 1.0:
+            raise ConfigError(f"need lecam_weight >= 0 and 0 <= lecam_decay < 1, got {lecam_weight}, {lecam_decay}")
         if recon_loss not in RECON_LOSSES:
             raise ConfigError(f"recon_loss must be one of {', '.join(RECON_LOSSES)}, got {recon_loss!r}")
         if not 0.0 < recon_pos_weight < 1.0 or focal_gamma < 0:
@@ -165,6 +176,7 @@ class VaeGanModule(L.LightningModule):
         if channels_last:
             to_channels_last_3d(self.model)
         self.ada_p = 0.0  # ADA's augmentation probability (kept in checkpoints)
+        self.lecam_anchors: tuple[float, float] | None = None  # LeCam's (α_R, α_F), kept in checkpoints
         self.d_skipped = 0  # discriminator steps skipped by the adaptive rule, for tests and logs
         self._ddp = ManualDdpSync()
         self._best: dict[str, Any] | None = None  # best validated weights: {"state", "meta"}
@@ -248,10 +260,14 @@ class VaeGanModule(L.LightningModule):
         if self._best is not None:  # resuming keeps the best so far (plain tensors: loads with weights_only)
             checkpoint["gan3d_best"] = self._best
         checkpoint["gan3d_ada_p"] = self.ada_p
+        if self.lecam_anchors is not None:
+            checkpoint["gan3d_lecam_anchors"] = list(self.lecam_anchors)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self._best = checkpoint.get("gan3d_best")
         self.ada_p = float(checkpoint.get("gan3d_ada_p", 0.0))
+        anchors = checkpoint.get("gan3d_lecam_anchors")
+        self.lecam_anchors = None if anchors is None else (float(anchors[0]), float(anchors[1]))
 
     def on_train_start(self) -> None:
         self._ddp.attach(self.trainer)
@@ -374,6 +390,12 @@ class VaeGanModule(L.LightningModule):
             )
             if hp.r1_gamma > 0:
                 loss = loss + 0.5 * hp.r1_gamma * r1_penalty(critic, voxels)
+        if hp.lecam_weight > 0:
+            anchors = self._update_lecam(real_logits, fake_logits)
+            penalty = lecam_penalty(real_logits, fake_logits, *anchors)
+            loss = loss + hp.lecam_weight * penalty
+            logs.update({"train/lecam": float(penalty), "train/lecam_anchor_real": anchors[0]})
+            logs["train/lecam_anchor_fake"] = anchors[1]
         return loss, logs, self._ddp.mean((acc_real + acc_fake) / 2, self.device)
 
     def _update_ada(self, accuracy: float, n: int) -> None:
@@ -382,6 +404,20 @@ class VaeGanModule(L.LightningModule):
         if hp.ada_target is not None:
             step = n / hp.ada_images
             self.ada_p = min(max(self.ada_p + (step if accuracy > hp.ada_target else -step), 0.0), ADA_MAX_P)
+
+    def _update_lecam(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> tuple[float, float]:
+        """LeCam's moving averages (α_R, α_F) of D's mean score on real and fake grids, this batch included;
+        the first batch sets them (no zero start to be biased towards)."""
+        batch = (
+            self._ddp.mean(float(real_logits.detach().mean()), self.device),
+            self._ddp.mean(float(fake_logits.detach().mean()), self.device),
+        )
+        if self.lecam_anchors is None:
+            self.lecam_anchors = batch
+        else:
+            decay, (real, fake) = self.hparams.lecam_decay, self.lecam_anchors
+            self.lecam_anchors = (decay * real + (1 - decay) * batch[0], decay * fake + (1 - decay) * batch[1])
+        return self.lecam_anchors
 
     def _d_view(self, grids: torch.Tensor) -> torch.Tensor:
         """A grid as D sees it in training: ADA's random transforms (p = `ada_p`), then instance noise."""
