@@ -43,10 +43,11 @@ def _r1(
     lr_d: float = 2e-4,
     dropout: bool = False,
     lecam: float = 0.0,
+    d_width: int | None = None,
 ) -> tuple[dict, dict, int, str]:
     """The R1 family: no BN in D, Adam lr 2e-4 both, beta1 0.5, R1 penalty gamma, optional instance
     noise on D's inputs, binary fakes for D, adaptive augmentation (ADA), a slower D, the §2.6.3
-    Dropout3d in G and D, the LeCam regulariser and the paper's adaptive D rule."""
+    Dropout3d in G and D, the LeCam regulariser, a narrower D and the paper's adaptive D rule."""
     module = {"lr_g": 2e-4, "lr_d": lr_d, "beta1": 0.5, "d_accuracy_threshold": adaptive, "r1_gamma": gamma}
     what = f"no BN in D, lr G 2e-4 / D {lr_d:g}, R1 gamma {gamma:g}"
     if noise > 0:
@@ -65,7 +66,10 @@ def _r1(
         what += f", LeCam lambda {lecam:g}"
     if adaptive is not None:
         what += f", adaptive D below {adaptive:g} (§2.3)"
-    model = {"d_norm": "none", "dropout": True} if dropout else {"d_norm": "none"}
+    model: dict[str, Any] = {"d_norm": "none", "dropout": True} if dropout else {"d_norm": "none"}
+    if d_width is not None:
+        model["d_base_channels"] = d_width
+        what += f", D width {d_width}"
     return model, module, 32, what
 
 
@@ -111,6 +115,8 @@ RECIPES: dict[str, tuple[dict[str, Any], dict[str, Any], int, str]] = {
     "nobn_r1_lecam03": _r1(10.0, lecam=0.3),
     "nobn_r1_lecam1": _r1(10.0, lecam=1.0),
     "nobn_r1_binary_dropout_lecam03": _r1(10.0, binary="threshold", dropout=True, lecam=0.3),
+    "nobn_r1_narrow_d4": _r1(10.0, d_width=4),
+    "nobn_r1_binary_narrow_d4": _r1(10.0, binary="threshold", d_width=4),
     "nobn_r1_slow_d": _r1(10.0, lr_d=2e-5),
     "nobn_r1_slower_d": _r1(10.0, lr_d=5e-6),
     "wgan_gp": (

@@ -87,3 +87,18 @@ def test_bad_checkpoints(tmp_path: Path) -> None:
     config.write_text(config.read_text().replace('"resolution": 32', '"resolution": 64'))  # weights of another size
     with pytest.raises(CheckpointError, match="do not match"):
         load_pretrained(tmp_path / "d")
+
+
+def test_a_narrower_discriminator_keeps_its_width_through_an_export(tmp_path: Path) -> None:
+    """`d_base_channels` sets D's width alone (channel counts 4, 8, 16 at 32³, then the score), G keeps
+    `base_channels`; the export rebuilds the same networks."""
+    torch.manual_seed(0)
+    model = get_model("gan_32", base_channels=8, d_base_channels=4)
+    d_widths = [m.out_channels for m in model.discriminator.modules() if isinstance(m, torch.nn.Conv3d)]
+    assert d_widths == [4, 8, 16, 1]
+    g_reference = get_model("gan_32", base_channels=8).generator
+    assert [p.shape for p in model.generator.parameters()] == [p.shape for p in g_reference.parameters()]
+    save_pretrained(model, tmp_path / "ckpt", builder="gan_32")
+    loaded, _ = load_pretrained(tmp_path / "ckpt")
+    for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name

@@ -31,6 +31,8 @@ class VaeGan(nn.Module):
         base_channels: network width (64 in the paper); smaller values make quick, small models.
         d_norm: the discriminator's hidden-layer normalisation (`gan3d.models.voxel_gan.D_NORMS`;
             "batch" is the paper's).
+        d_base_channels: the discriminator's own width, when it should differ from G's (a weaker D);
+            None: `base_channels`.
     """
 
     def __init__(
@@ -46,6 +48,7 @@ class VaeGan(nn.Module):
         logits: bool = True,
         base_channels: int = 64,
         d_norm: str = "batch",
+        d_base_channels: int | None = None,
     ) -> None:
         super().__init__()
         self.config: dict[str, Any] = {
@@ -60,10 +63,12 @@ class VaeGan(nn.Module):
             "logits": logits,
             "base_channels": base_channels,
             "d_norm": d_norm,
+            "d_base_channels": d_base_channels,
         }
         self.latent_dim, self.num_classes = latent_dim, num_classes
         self.generator = VoxelGenerator(latent_dim, resolution, dropout, num_classes, base_channels=base_channels)
-        self.discriminator = VoxelDiscriminator(resolution, dropout, num_classes, logits, base_channels, d_norm)
+        d_width = base_channels if d_base_channels is None else d_base_channels
+        self.discriminator = VoxelDiscriminator(resolution, dropout, num_classes, logits, d_width, d_norm)
         self.encoder: nn.Module | None = None
         if encoder is not None:
             image_encoder = ImageEncoder(latent_dim, channels, encoder, image_size, base_channels)

@@ -394,7 +394,7 @@ class VaeGanModule(L.LightningModule):
             anchors = self._update_lecam(real_logits, fake_logits)
             penalty = lecam_penalty(real_logits, fake_logits, *anchors)
             loss = loss + hp.lecam_weight * penalty
-            logs.update({"train/lecam": float(penalty), "train/lecam_anchor_real": anchors[0]})
+            logs.update({"train/lecam": float(penalty.detach()), "train/lecam_anchor_real": anchors[0]})
             logs["train/lecam_anchor_fake"] = anchors[1]
         return loss, logs, self._ddp.mean((acc_real + acc_fake) / 2, self.device)
 
