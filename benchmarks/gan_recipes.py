@@ -117,6 +117,8 @@ RECIPES: dict[str, tuple[dict[str, Any], dict[str, Any], int, str]] = {
     "nobn_r1_binary_dropout_lecam03": _r1(10.0, binary="threshold", dropout=True, lecam=0.3),
     "nobn_r1_narrow_d4": _r1(10.0, d_width=4),
     "nobn_r1_binary_narrow_d4": _r1(10.0, binary="threshold", d_width=4),
+    "nobn_r1_binary_narrow_d6": _r1(10.0, binary="threshold", d_width=6),
+    "nobn_r1_binary_narrow_d8": _r1(10.0, binary="threshold", d_width=8),
     "nobn_r1_slow_d": _r1(10.0, lr_d=2e-5),
     "nobn_r1_slower_d": _r1(10.0, lr_d=5e-6),
     "wgan_gp": (
