@@ -187,7 +187,7 @@ def train_recipe(name: str, args: argparse.Namespace) -> dict[str, Any]:
     start = time.perf_counter()
     trainer.fit(module, datamodule=data)
     minutes = (time.perf_counter() - start) / 60
-    module.export_pretrained(out / "export")
+    module.export_pretrained(out / "export", best=False)  # the last weights: no selection on the scored split
     scores = evaluate_generation(load_model(out / "export"), args.data, "test", args.points)
     curves = epoch_curves(out / "logs" / "version_0" / "metrics.csv")
     real, fake = curves.get("train/d_acc_real_epoch", []), curves.get("train/d_acc_fake_epoch", [])

@@ -278,6 +278,49 @@ def test_a_collapse_is_said_and_the_best_kept(monkeypatch: pytest.MonkeyPatch) -
         assert torch.equal(v, first[k]), k
 
 
+def test_a_pure_gan_exports_its_best_generation_scores_and_says_when_coverage_collapses(
+    data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Three epochs with scripted gen/ scores: the export holds the weights of the epoch with the lowest
+    1-NNA (epoch 2; epoch 3 ties on it and loses on coverage) and says so; coverage falling under half
+    the kept epoch's at epoch 3 is reported as a collapse."""
+    from gan3d.registry import load_pretrained
+    from gan3d.training.generation_metrics import GenerationMetricsCallback
+
+    script = iter([{"nna_cd": 1.0, "cov_cd": 0.5}, {"nna_cd": 0.8, "cov_cd": 0.4}, {"nna_cd": 0.8, "cov_cd": 0.1}])
+    snapshots: list[dict[str, torch.Tensor]] = []
+
+    def scripted(self, pl_module, reference, labels):  # noqa: ANN001, ANN202
+        snapshots.append({k: v.detach().clone() for k, v in pl_module.model.state_dict().items()})
+        return {**next(script), "mmd_cd": 0.01, "diversity_mean_pairwise_iou": 0.3}
+
+    monkeypatch.setattr(GenerationMetricsCallback, "score", scripted)
+    module = VaeGanModule(
+        "gan_32",
+        {"base_channels": 4, "d_norm": "none"},
+        lr_g=0.01,
+        d_accuracy_threshold=None,
+        preview_every_n_epochs=0,
+        generation_every_n_epochs=1,
+    )
+    with pytest.warns(UserWarning, match=r"gen/cov_cd fell from 0.400 \(epoch 2\) to 0.100 \(epoch 3\)"):
+        _fit(module, _datamodule(data_root, views=0), tmp_path, max_steps=-1, max_epochs=3)
+    assert len(snapshots) == 3 and module.collapses == [3]
+    assert not torch.equal(snapshots[1]["generator.net.0.weight"], snapshots[2]["generator.net.0.weight"])
+    module.export_pretrained(tmp_path / "export")
+    model, config = load_pretrained(tmp_path / "export")
+    weights = config["weights"]
+    assert weights["source"] == "best generation score" and weights["epoch"] == 2
+    assert weights["gen_nna_cd"] == pytest.approx(0.8) and weights["gen_cov_cd"] == pytest.approx(0.4)
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, snapshots[1][name]), name
+    module.export_pretrained(tmp_path / "last", best=False)  # what benchmarks/gan_recipes.py scores
+    model, config = load_pretrained(tmp_path / "last")
+    assert config["weights"]["source"] == "end of training"
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, module.model.state_dict()[name]), name
+
+
 def test_gan_loss_settings_are_checked() -> None:
     from gan3d.errors import ConfigError
 

@@ -4,7 +4,8 @@ Every `every_n_epochs` the callback draws as many samples as the validation spli
 `max_samples`; per class for a conditional model) from fixed noise and logs, against that split, the
 scores of `gan3d.metrics.voxel_generation` under `gen/`: MMD-CD, COV-CD, 1-NNA-CD, the mean pairwise IoU
 between samples and the share of empty samples. The same numbers as `gan3d evaluate --generation`, on
-fewer surface points (`n_points`, 512 by default) to stay cheap.
+fewer surface points (`n_points`, 512 by default) to stay cheap. A module with an
+`on_generation_scores(scores, epoch)` method is handed them (a pure GAN keeps its best weights by them).
 """
 
 from __future__ import annotations
@@ -53,6 +54,9 @@ class GenerationMetricsCallback(L.Callback):
             return
         scores = self.score(pl_module, *reference)
         pl_module.log_dict({f"gen/{k}": v for k, v in scores.items()}, batch_size=1, rank_zero_only=True)
+        listener = getattr(pl_module, "on_generation_scores", None)  # model selection (`VaeGanModule`)
+        if listener is not None:
+            listener(scores, epoch)
 
     @torch.no_grad()
     def score(self, pl_module: L.LightningModule, reference: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:

@@ -50,7 +50,7 @@ from gan3d.training.ddp import ManualDdpSync
 
 BINARY_FAKES = ("none", "threshold", "bernoulli")
 ADA_MAX_P = 0.8  # above about 0.8 the transforms may leak into the generator (Karras et al. 2020, Fig. 3)
-COLLAPSE_FRACTION = 0.5  # a validation IoU below this share of the best so far is reported as a collapse
+COLLAPSE_FRACTION = 0.5  # val IoU (GAN: gen/ coverage) below this share of the best so far: reported as a collapse
 
 
 class VaeGanModule(L.LightningModule):
@@ -180,7 +180,7 @@ class VaeGanModule(L.LightningModule):
         self.d_skipped = 0  # discriminator steps skipped by the adaptive rule, for tests and logs
         self._ddp = ManualDdpSync()
         self._best: dict[str, Any] | None = None  # best validated weights: {"state", "meta"}
-        self.collapses: list[int] = []  # epochs at which validation IoU fell below COLLAPSE_FRACTION of the best
+        self.collapses: list[int] = []  # epochs whose val IoU (GAN: coverage) fell below COLLAPSE_FRACTION of the best
 
     def _recon_loss(self, recon: torch.Tensor, voxels: torch.Tensor) -> torch.Tensor:
         hp = self.hparams
@@ -202,16 +202,19 @@ class VaeGanModule(L.LightningModule):
             callbacks.append(GenerationMetricsCallback(every_n_epochs=scored))
         return callbacks
 
-    def export_pretrained(self, directory: str | os.PathLike[str]) -> None:
+    def export_pretrained(self, directory: str | os.PathLike[str], best: bool = True) -> None:
         """Write the inference export (`config.json` + `model.safetensors`): the best validated weights
         when there was a validation (a GAN can collapse late, and the last weights are then not the model
-        that trained), else the last; `config.json`'s `weights` says which (epoch, step, val IoU)."""
+        that trained; a pure GAN is judged by its `gen/` scores), else (or with `best=False`) the last;
+        `config.json`'s `weights` says which (epoch, step, the score)."""
         import copy
 
         from gan3d.export.checkpoint import save_pretrained
 
-        model, weights = self.model, self.weights_record(final=True)
-        if self._best is not None:
+        epoch = self.current_epoch if self._trainer is not None else 0
+        last = {"source": "end of training", "epoch": epoch, "step": self.global_step}
+        model, weights = self.model, self.weights_record(final=True) if best else last
+        if best and self._best is not None:
             model = copy.deepcopy(self.model)
             model.load_state_dict(self._best["state"])
         save_pretrained(
@@ -235,6 +238,27 @@ class VaeGanModule(L.LightningModule):
         if self._best is not None:
             self.model.load_state_dict(self._best["state"])
         return self.weights_record(final=True)
+
+    def on_generation_scores(self, scores: dict[str, float], epoch: int) -> None:
+        """A pure GAN's model selection and collapse alarm, from the generation scores logged under `gen/`
+        (`GenerationMetricsCallback`, against the validation split): keep the weights with the lowest
+        1-NNA-CD (ties: the higher coverage), and say so when coverage falls below COLLAPSE_FRACTION of
+        the kept weights' (a generator collapsed onto a few shapes). A 3D-VAE-GAN is judged by its
+        validation IoU instead (`on_validation_epoch_end`)."""
+        if self.model.encoder is not None:
+            return
+        nna, cov = float(scores["nna_cd"]), float(scores["cov_cd"])
+        best = self._best["meta"] if self._best is not None else None
+        if best is None or (nna, -cov) < (best["gen_nna_cd"], -best["gen_cov_cd"]):
+            state = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+            meta = {"source": "best generation score", "epoch": epoch, "step": self.global_step}
+            self._best = {"state": state, "meta": {**meta, "gen_nna_cd": nna, "gen_cov_cd": cov}}
+        elif cov < COLLAPSE_FRACTION * best["gen_cov_cd"]:
+            rank_zero_warn(
+                f"gan3d: gen/cov_cd fell from {best['gen_cov_cd']:.3f} (epoch {best['epoch']}) to {cov:.3f} "
+                f"(epoch {epoch}): the generator may have collapsed; the export keeps epoch {best['epoch']}"
+            )
+            self.collapses.append(epoch)
 
     def on_validation_epoch_end(self) -> None:
         """Keep the best validated weights (by val IoU) and say so when the model falls off a cliff."""
