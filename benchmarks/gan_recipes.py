@@ -172,7 +172,8 @@ def train_recipe(name: str, args: argparse.Namespace) -> dict[str, Any]:
         seed=args.seed,
         **module_kwargs,
     )
-    data = ShapeDataModule(args.data, args.res, batch, args.classes.split(","), views=0, synthesize=False)
+    classes = args.classes.split(",")
+    data = ShapeDataModule(args.data, args.res, batch, classes, views=0, synthesize=False, seed=args.seed)
     quiet_lightning()
     trainer = L.Trainer(
         max_epochs=args.epochs,
