@@ -44,10 +44,12 @@ def _r1(
     dropout: bool = False,
     lecam: float = 0.0,
     d_width: int | None = None,
+    ema: float | None = None,
 ) -> tuple[dict, dict, int, str]:
     """The R1 family: no BN in D, Adam lr 2e-4 both, beta1 0.5, R1 penalty gamma, optional instance
     noise on D's inputs, binary fakes for D, adaptive augmentation (ADA), a slower D, the §2.6.3
-    Dropout3d in G and D, the LeCam regulariser, a narrower D and the paper's adaptive D rule."""
+    Dropout3d in G and D, the LeCam regulariser, a narrower D, a moving average of G (what is scored)
+    and the paper's adaptive D rule."""
     module = {"lr_g": 2e-4, "lr_d": lr_d, "beta1": 0.5, "d_accuracy_threshold": adaptive, "r1_gamma": gamma}
     what = f"no BN in D, lr G 2e-4 / D {lr_d:g}, R1 gamma {gamma:g}"
     if noise > 0:
@@ -61,6 +63,9 @@ def _r1(
         what += f", ADA towards D accuracy {ada:g}"
     if dropout:
         what += ", the §2.6.3 Dropout3d in G and D"
+    if ema is not None:
+        module["g_ema"] = ema
+        what += f", G's moving average (decay {ema:g}) scored"
     if lecam > 0:
         module["lecam_weight"] = lecam
         what += f", LeCam lambda {lecam:g}"
@@ -119,6 +124,8 @@ RECIPES: dict[str, tuple[dict[str, Any], dict[str, Any], int, str]] = {
     "nobn_r1_binary_narrow_d4": _r1(10.0, binary="threshold", d_width=4),
     "nobn_r1_binary_narrow_d6": _r1(10.0, binary="threshold", d_width=6),
     "nobn_r1_binary_narrow_d8": _r1(10.0, binary="threshold", d_width=8),
+    "nobn_r1_ema": _r1(10.0, ema=0.999),
+    "nobn_r1_binary_narrow_d4_ema": _r1(10.0, binary="threshold", d_width=4, ema=0.999),
     "nobn_r1_slow_d": _r1(10.0, lr_d=2e-5),
     "nobn_r1_slower_d": _r1(10.0, lr_d=5e-6),
     "wgan_gp": (

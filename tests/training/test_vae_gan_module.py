@@ -321,6 +321,81 @@ def test_a_pure_gan_exports_its_best_generation_scores_and_says_when_coverage_co
         assert torch.equal(value, module.model.state_dict()[name]), name
 
 
+def test_the_generator_moving_average_follows_the_formula_and_is_what_inference_sees(
+    data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """g_ema = 0.75 over two steps: ema = 0.75·(0.75·G0 + 0.25·G1) + 0.25·G2, from G's weights after each step
+    (by hand); the gen/ scores, the export and a `.ckpt` loaded for inference hold it; training resumes
+    with the live weights."""
+    from gan3d.pipelines.loading import load_model
+    from gan3d.registry import load_pretrained
+    from gan3d.training.generation_metrics import GenerationMetricsCallback
+    from gan3d.training.voxel_previews import SampleSheetCallback
+
+    module = VaeGanModule(
+        "gan_32",
+        {"base_channels": 4, "d_norm": "none"},
+        lr_g=0.01,
+        d_accuracy_threshold=None,
+        g_ema=0.75,
+        preview_every_n_epochs=0,
+        generation_every_n_epochs=1,
+    )
+    live = [_params(module.model.generator)]  # G0, then G after each of its steps
+    update = module._update_generator_ema
+    record = lambda: (live.append(_params(module.model.generator)), update())[1]  # noqa: E731
+    monkeypatch.setattr(module, "_update_generator_ema", record)
+    scored: list[list[torch.Tensor]] = []
+    monkeypatch.setattr(
+        GenerationMetricsCallback,
+        "score",
+        lambda self, m, ref, lab: scored.append(_params(m.model.generator)) or {"nna_cd": 1.0, "cov_cd": 0.5},
+    )
+    dm = _datamodule(data_root, views=0, synth_per_class=10, batch_size=8)  # 8 training chairs: one step per epoch
+    trainer = L.Trainer(
+        default_root_dir=tmp_path,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        max_epochs=2,
+        limit_val_batches=0,
+    )
+    trainer.fit(module, datamodule=dm)
+    assert len(live) == 3
+    expected = [0.5625 * g0 + 0.1875 * g1 + 0.25 * g2 for g0, g1, g2 in zip(*live, strict=True)]
+    for average, want in zip(module.generator_ema.parameters(), expected, strict=True):
+        torch.testing.assert_close(average, want)
+    for now, last in zip(module.model.generator.parameters(), live[2], strict=True):
+        assert torch.equal(now, last)  # the live weights are back after scoring and export
+    assert not torch.equal(expected[0], live[2][0])
+    for seen, want in zip(scored[1], expected, strict=True):  # epoch 2's gen/ scores: the average
+        torch.testing.assert_close(seen, want)
+    drawn: list[list[torch.Tensor]] = []
+    module.model.generator.register_forward_pre_hook(lambda mod, args: drawn.append(_params(mod)))
+    SampleSheetCallback(n_samples=2).draw(trainer, module, 3)  # the sample sheet: the average too
+    for seen, want in zip(drawn[0], expected, strict=True):
+        torch.testing.assert_close(seen, want)
+    module.export_pretrained(tmp_path / "export", best=False)
+    model, config = load_pretrained(tmp_path / "export")
+    assert config["weights"]["generator"] == "moving average, decay 0.75"
+    for exported, want in zip(model.generator.parameters(), expected, strict=True):
+        torch.testing.assert_close(exported, want)
+    checkpoint = next(tmp_path.rglob("*.ckpt"))
+    loaded = load_model(checkpoint).model
+    for restored, want in zip(loaded.generator.parameters(), expected, strict=True):
+        torch.testing.assert_close(restored.detach(), want)
+
+
+def test_g_ema_settings_are_checked() -> None:
+    from gan3d.errors import ConfigError
+
+    for decay in (0.0, 1.0):
+        with pytest.raises(ConfigError, match="g_ema"):
+            VaeGanModule("gan_32", {"base_channels": 4}, g_ema=decay)
+    with pytest.raises(ConfigError, match="pure 3D-GAN"):
+        VaeGanModule("vae_gan_simple_32", SMALL, g_ema=0.999)
+
+
 def test_gan_loss_settings_are_checked() -> None:
     from gan3d.errors import ConfigError
 

@@ -99,7 +99,8 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
     """Load an inference export folder (`config.json` + `model.safetensors`) or a Lightning `.ckpt`,
     ready for inference in its family's layout.
 
-    Lightning checkpoints are read with `weights_only=True` (no unpickling of arbitrary objects).
+    Lightning checkpoints are read with `weights_only=True` (no unpickling of arbitrary objects); a
+    generator's moving average, where training kept one, replaces the live generator, as in the export.
     """
     from gan3d.export.checkpoint import CONFIG_NAME, load_training_checkpoint
     from gan3d.registry import get_model, load_pretrained
@@ -119,7 +120,11 @@ def load_model(path: str | os.PathLike[str]) -> LoadedModel:
             raise CheckpointError(f"{path}: trained by {module}, which has no inference pipeline here")
         family = MODULE_FAMILIES[module]
         model = get_model(hp["model"], **(hp.get("model_kwargs") or {}))
-        state = {k[len("model.") :]: v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}
+        saved = checkpoint["state_dict"]
+        state = {k[len("model.") :]: v for k, v in saved.items() if k.startswith("model.")}
+        # a generator's moving average (`VaeGanModule(g_ema=...)`) is the generator inference uses
+        ema = "generator_ema."
+        state.update({"generator." + k[len(ema) :]: v for k, v in saved.items() if k.startswith(ema)})
         model.load_state_dict(state)
     except (KeyError, RuntimeError, TypeError, AttributeError) as err:
         raise CheckpointError(

@@ -10,10 +10,18 @@ fewer surface points (`n_points`, 512 by default) to stay cheap. A module with a
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
+
 import lightning as L
 import torch
 
 from gan3d.metrics.voxel_generation import voxel_generation_scores
+
+
+def inference_weights(pl_module: L.LightningModule) -> AbstractContextManager:
+    """The module's `inference_weights()` context (e.g. a generator's moving average), or a no-op."""
+    provider = getattr(pl_module, "inference_weights", None)
+    return provider() if provider is not None else nullcontext()
 
 
 class GenerationMetricsCallback(L.Callback):
@@ -52,11 +60,12 @@ class GenerationMetricsCallback(L.Callback):
         reference = self._reference_grids(trainer)
         if reference is None:
             return
-        scores = self.score(pl_module, *reference)
-        pl_module.log_dict({f"gen/{k}": v for k, v in scores.items()}, batch_size=1, rank_zero_only=True)
-        listener = getattr(pl_module, "on_generation_scores", None)  # model selection (`VaeGanModule`)
-        if listener is not None:
-            listener(scores, epoch)
+        with inference_weights(pl_module):  # a generator's moving average, where the module keeps one
+            scores = self.score(pl_module, *reference)
+            pl_module.log_dict({f"gen/{k}": v for k, v in scores.items()}, batch_size=1, rank_zero_only=True)
+            listener = getattr(pl_module, "on_generation_scores", None)  # model selection (`VaeGanModule`)
+            if listener is not None:
+                listener(scores, epoch)
 
     @torch.no_grad()
     def score(self, pl_module: L.LightningModule, reference: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:

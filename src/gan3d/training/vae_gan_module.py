@@ -20,7 +20,10 @@ The generated batch G(z) is computed once and reused by the D and G steps (its d
 
 from __future__ import annotations
 
+import copy
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import lightning as L
@@ -85,6 +88,9 @@ class VaeGanModule(L.LightningModule):
         ada_images: training grids over which p may move from 0 to 1 (ADA's speed).
         ada_up_axis: the grids' up axis in (x, y, z) order, about which ADA turns them (2: z-up, the
             built-in data and ModelNet; 1: y-up ShapeNet).
+        g_ema: keep an exponential moving average of the generator's weights with this decay (e.g. 0.999;
+            Karras et al. 2018 and most GANs since): sample sheets, `gen/` scores, model selection and the
+            export use it, training uses the live weights. Pure 3D-GAN only; None disables.
         d_steps: discriminator steps per generator step (k, §1.2).
         d_accuracy_threshold: adaptive rule (§2.3): D steps only when its accuracy is below this;
             None always steps.
@@ -131,6 +137,7 @@ class VaeGanModule(L.LightningModule):
         ada_target: float | None = None,
         ada_images: int = 10_000,
         ada_up_axis: int = 2,
+        g_ema: float | None = None,
         d_steps: int = 1,
         d_accuracy_threshold: float | None = 0.8,
         kl_weight: float = 3.0,
@@ -175,6 +182,10 @@ class VaeGanModule(L.LightningModule):
         self.model: VaeGan = get_model(model, **(model_kwargs or {}))  # type: ignore[assignment]
         if channels_last:
             to_channels_last_3d(self.model)
+        if g_ema is not None and (not 0.0 < g_ema < 1.0 or self.model.encoder is not None):
+            raise ConfigError(f"g_ema needs 0 < decay < 1 and a pure 3D-GAN (no encoder), got {g_ema}")
+        # the generator's moving average: a submodule, so checkpoints keep it and resuming continues it
+        self.generator_ema = None if g_ema is None else copy.deepcopy(self.model.generator).requires_grad_(False)
         self.ada_p = 0.0  # ADA's augmentation probability (kept in checkpoints)
         self.lecam_anchors: tuple[float, float] | None = None  # LeCam's (α_R, α_F), kept in checkpoints
         self.d_skipped = 0  # discriminator steps skipped by the adaptive rule, for tests and logs
@@ -207,15 +218,16 @@ class VaeGanModule(L.LightningModule):
         when there was a validation (a GAN can collapse late, and the last weights are then not the model
         that trained; a pure GAN is judged by its `gen/` scores), else (or with `best=False`) the last;
         `config.json`'s `weights` says which (epoch, step, the score)."""
-        import copy
-
         from gan3d.export.checkpoint import save_pretrained
 
         epoch = self.current_epoch if self._trainer is not None else 0
         last = {"source": "end of training", "epoch": epoch, "step": self.global_step}
-        model, weights = self.model, self.weights_record(final=True) if best else last
-        if best and self._best is not None:
+        weights = self.weights_record(final=True) if best else last
+        if self.hparams.g_ema is not None:
+            weights["generator"] = f"moving average, decay {self.hparams.g_ema:g}"
+        with self.inference_weights():
             model = copy.deepcopy(self.model)
+        if best and self._best is not None:
             model.load_state_dict(self._best["state"])
         save_pretrained(
             model,
@@ -225,6 +237,32 @@ class VaeGanModule(L.LightningModule):
             class_names=self.hparams.class_names,
             weights=weights,
         )
+
+    @contextmanager
+    def inference_weights(self) -> Iterator[None]:
+        """Within: the generator holds its moving average (`g_ema`), as sampling, scoring and the export
+        see it; the live weights are put back after. A no-op without `g_ema`."""
+        if self.generator_ema is None:
+            yield
+            return
+        generator = self.model.generator
+        live = {k: v.detach().clone() for k, v in generator.state_dict().items()}
+        generator.load_state_dict(self.generator_ema.state_dict())
+        try:
+            yield
+        finally:
+            generator.load_state_dict(live)
+
+    @torch.no_grad()
+    def _update_generator_ema(self) -> None:
+        """ema ← decay · ema + (1 − decay) · live for the weights; BatchNorm statistics copied as they are."""
+        if self.generator_ema is None:
+            return
+        decay = self.hparams.g_ema
+        for average, live in zip(self.generator_ema.parameters(), self.model.generator.parameters(), strict=True):
+            average.lerp_(live, 1.0 - decay)
+        for average, live in zip(self.generator_ema.buffers(), self.model.generator.buffers(), strict=True):
+            average.copy_(live)
 
     def weights_record(self, final: bool = False) -> dict[str, Any]:
         """Which weights an export holds: the best validated ones, or (none validated) the last."""
@@ -379,6 +417,7 @@ class VaeGanModule(L.LightningModule):
             opt_g.zero_grad()
             self.manual_backward(g_loss)
             self._ddp.step(opt_g)
+        self._update_generator_ema()
         self.log_dict(
             {"train/g_loss": g_loss, "train/g_adv": adv}, on_step=True, on_epoch=True, prog_bar=True, batch_size=n
         )

@@ -47,6 +47,12 @@ class SampleSheetCallback(L.Callback):
 
     @torch.no_grad()
     def draw(self, trainer: L.Trainer, pl_module: L.LightningModule, epoch: int) -> list[Path]:
+        from gan3d.training.generation_metrics import inference_weights
+
+        with inference_weights(pl_module):  # a generator's moving average, where the module keeps one
+            return self._draw(trainer, pl_module, epoch)
+
+    def _draw(self, trainer: L.Trainer, pl_module: L.LightningModule, epoch: int) -> list[Path]:
         from gan3d.export.figures import grid_thumbnail, plot_image_sheet
 
         model = pl_module.model  # type: ignore[attr-defined]
