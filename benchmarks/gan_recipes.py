@@ -125,6 +125,7 @@ RECIPES: dict[str, tuple[dict[str, Any], dict[str, Any], int, str]] = {
     "nobn_r1_binary_narrow_d6": _r1(10.0, binary="threshold", d_width=6),
     "nobn_r1_binary_narrow_d8": _r1(10.0, binary="threshold", d_width=8),
     "nobn_r1_ema": _r1(10.0, ema=0.999),
+    "nobn_r1_ema99": _r1(10.0, ema=0.99),
     "nobn_r1_binary_narrow_d4_ema": _r1(10.0, binary="threshold", d_width=4, ema=0.999),
     "nobn_r1_slow_d": _r1(10.0, lr_d=2e-5),
     "nobn_r1_slower_d": _r1(10.0, lr_d=5e-6),
