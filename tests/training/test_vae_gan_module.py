@@ -380,10 +380,25 @@ def test_the_generator_moving_average_follows_the_formula_and_is_what_inference_
     assert config["weights"]["generator"] == "moving average, decay 0.75"
     for exported, want in zip(model.generator.parameters(), expected, strict=True):
         torch.testing.assert_close(exported, want)
+    # the average's own BatchNorm statistics, by hand for the first layer: its outputs on the seeded noise
+    noise = torch.Generator().manual_seed(0)
+    outputs = [
+        torch.nn.functional.conv_transpose3d(torch.randn(32, 200, generator=noise).view(32, 200, 1, 1, 1), expected[0])
+        for _ in range(8)
+    ]
+    mean = torch.stack([o.mean(dim=(0, 2, 3, 4)) for o in outputs]).mean(0)
+    var = torch.stack([o.var(dim=(0, 2, 3, 4)) for o in outputs]).mean(0)
+    module.model.generator.net[1].running_mean.fill_(7.0)  # the live statistics, marked
+    with module.inference_weights():
+        torch.testing.assert_close(module.model.generator.net[1].running_mean, mean)
+        torch.testing.assert_close(module.model.generator.net[1].running_var, var)
+    assert (module.model.generator.net[1].running_mean == 7.0).all()  # the live statistics are back
     checkpoint = next(tmp_path.rglob("*.ckpt"))
     loaded = load_model(checkpoint).model
     for restored, want in zip(loaded.generator.parameters(), expected, strict=True):
         torch.testing.assert_close(restored.detach(), want)
+    torch.testing.assert_close(loaded.generator.net[1].running_mean, mean)
+    torch.testing.assert_close(loaded.generator.net[1].running_var, var)
 
 
 def test_g_ema_settings_are_checked() -> None:

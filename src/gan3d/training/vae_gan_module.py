@@ -53,6 +53,7 @@ from gan3d.training.ddp import ManualDdpSync
 
 BINARY_FAKES = ("none", "threshold", "bernoulli")
 ADA_MAX_P = 0.8  # above about 0.8 the transforms may leak into the generator (Karras et al. 2020, Fig. 3)
+EMA_STATISTICS_BATCHES = 8  # batches of 32 noise vectors that estimate the averaged generator's BatchNorm statistics
 COLLAPSE_FRACTION = 0.5  # val IoU (GAN: gen/ coverage) below this share of the best so far: reported as a collapse
 
 
@@ -90,7 +91,8 @@ class VaeGanModule(L.LightningModule):
             built-in data and ModelNet; 1: y-up ShapeNet).
         g_ema: keep an exponential moving average of the generator's weights with this decay (e.g. 0.999;
             Karras et al. 2018 and most GANs since): sample sheets, `gen/` scores, model selection and the
-            export use it, training uses the live weights. Pure 3D-GAN only; None disables.
+            export use it (with BatchNorm statistics re-estimated for it), training uses the live
+            weights. Pure 3D-GAN only; None disables.
         d_steps: discriminator steps per generator step (k, §1.2).
         d_accuracy_threshold: adaptive rule (§2.3): D steps only when its accuracy is below this;
             None always steps.
@@ -249,20 +251,45 @@ class VaeGanModule(L.LightningModule):
         live = {k: v.detach().clone() for k, v in generator.state_dict().items()}
         generator.load_state_dict(self.generator_ema.state_dict())
         try:
+            self._standing_statistics()
             yield
         finally:
             generator.load_state_dict(live)
 
     @torch.no_grad()
     def _update_generator_ema(self) -> None:
-        """ema ← decay · ema + (1 − decay) · live for the weights; BatchNorm statistics copied as they are."""
+        """ema ← decay · ema + (1 − decay) · live, for the weights (BatchNorm statistics: `_standing_statistics`)."""
         if self.generator_ema is None:
             return
         decay = self.hparams.g_ema
         for average, live in zip(self.generator_ema.parameters(), self.model.generator.parameters(), strict=True):
             average.lerp_(live, 1.0 - decay)
-        for average, live in zip(self.generator_ema.buffers(), self.model.generator.buffers(), strict=True):
-            average.copy_(live)
+
+    @torch.no_grad()
+    def _standing_statistics(self) -> None:
+        """Re-estimate the generator's BatchNorm running statistics for the weights it holds now, from
+        EMA_STATISTICS_BATCHES batches of seeded noise (BigGAN's "standing statistics", Brock et al. 2019).
+        The live generator's statistics do not fit its moving average, whose activations are scaled
+        differently: with them, samples in eval mode come out nearly empty."""
+        generator = self.model.generator
+        norms = [m for m in generator.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+        if not norms:
+            return
+        was_training, momenta = generator.training, [m.momentum for m in norms]
+        generator.eval()  # dropout off; only the BatchNorm layers gather statistics
+        for norm in norms:
+            norm.reset_running_stats()
+            norm.momentum = None  # a plain average over the batches
+            norm.train()
+        noise = torch.Generator().manual_seed(self.hparams.seed)
+        classes = self.model.num_classes
+        for _ in range(EMA_STATISTICS_BATCHES):
+            z = torch.randn(32, self.model.latent_dim, generator=noise)
+            labels = torch.randint(classes, (32,), generator=noise).to(self.device) if classes else None
+            generator(z.to(self.device), labels)
+        for norm, momentum in zip(norms, momenta, strict=True):
+            norm.momentum = momentum
+        generator.train(was_training)
 
     def weights_record(self, final: bool = False) -> dict[str, Any]:
         """Which weights an export holds: the best validated ones, or (none validated) the last."""
@@ -322,6 +349,10 @@ class VaeGanModule(L.LightningModule):
         if self._best is not None:  # resuming keeps the best so far (plain tensors: loads with weights_only)
             checkpoint["gan3d_best"] = self._best
         checkpoint["gan3d_ada_p"] = self.ada_p
+        if self.generator_ema is not None and "state_dict" in checkpoint:
+            with self.inference_weights():  # the moving average's own BatchNorm statistics, for inference
+                for name, value in self.model.generator.named_buffers():
+                    checkpoint["state_dict"][f"generator_ema.{name}"] = value.detach().clone()
         if self.lecam_anchors is not None:
             checkpoint["gan3d_lecam_anchors"] = list(self.lecam_anchors)
 
