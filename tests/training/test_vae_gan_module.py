@@ -278,6 +278,12 @@ def test_a_collapse_is_said_and_the_best_kept(monkeypatch: pytest.MonkeyPatch) -
         assert torch.equal(v, first[k]), k
 
 
+def _scored_gan(**overrides) -> VaeGanModule:
+    """A tiny pure 3D-GAN whose generation is scored every epoch."""
+    kwargs = {"lr_g": 0.01, "d_accuracy_threshold": None, "preview_every_n_epochs": 0, "generation_every_n_epochs": 1}
+    return VaeGanModule("gan_32", {"base_channels": 4, "d_norm": "none"}, **{**kwargs, **overrides})
+
+
 def test_a_pure_gan_exports_its_best_generation_scores_and_says_when_coverage_collapses(
     data_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -295,14 +301,7 @@ def test_a_pure_gan_exports_its_best_generation_scores_and_says_when_coverage_co
         return {**next(script), "mmd_cd": 0.01, "diversity_mean_pairwise_iou": 0.3}
 
     monkeypatch.setattr(GenerationMetricsCallback, "score", scripted)
-    module = VaeGanModule(
-        "gan_32",
-        {"base_channels": 4, "d_norm": "none"},
-        lr_g=0.01,
-        d_accuracy_threshold=None,
-        preview_every_n_epochs=0,
-        generation_every_n_epochs=1,
-    )
+    module = _scored_gan()
     with pytest.warns(UserWarning, match=r"gen/cov_cd fell from 0.400 \(epoch 2\) to 0.100 \(epoch 3\)"):
         _fit(module, _datamodule(data_root, views=0), tmp_path, max_steps=-1, max_epochs=3)
     assert len(snapshots) == 3 and module.collapses == [3]
@@ -332,15 +331,7 @@ def test_the_generator_moving_average_follows_the_formula_and_is_what_inference_
     from gan3d.training.generation_metrics import GenerationMetricsCallback
     from gan3d.training.voxel_previews import SampleSheetCallback
 
-    module = VaeGanModule(
-        "gan_32",
-        {"base_channels": 4, "d_norm": "none"},
-        lr_g=0.01,
-        d_accuracy_threshold=None,
-        g_ema=0.75,
-        preview_every_n_epochs=0,
-        generation_every_n_epochs=1,
-    )
+    module = _scored_gan(g_ema=0.75)
     live = [_params(module.model.generator)]  # G0, then G after each of its steps
     update = module._update_generator_ema
     record = lambda: (live.append(_params(module.model.generator)), update())[1]  # noqa: E731
