@@ -39,10 +39,9 @@ def _fit(module: VaeGanModule, dm: ShapeDataModule, tmp_path: Path, **trainer_kw
     trainer = L.Trainer(
         default_root_dir=tmp_path,
         logger=False,
-        enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
-        **{"max_steps": 1, "limit_val_batches": 0, **trainer_kwargs},
+        **{"max_steps": 1, "limit_val_batches": 0, "enable_checkpointing": False, **trainer_kwargs},
     )
     trainer.fit(module, datamodule=dm)
     return trainer
@@ -343,15 +342,7 @@ def test_the_generator_moving_average_follows_the_formula_and_is_what_inference_
         lambda self, m, ref, lab: scored.append(_params(m.model.generator)) or {"nna_cd": 1.0, "cov_cd": 0.5},
     )
     dm = _datamodule(data_root, views=0, synth_per_class=10, batch_size=8)  # 8 training chairs: one step per epoch
-    trainer = L.Trainer(
-        default_root_dir=tmp_path,
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        max_epochs=2,
-        limit_val_batches=0,
-    )
-    trainer.fit(module, datamodule=dm)
+    trainer = _fit(module, dm, tmp_path, max_steps=-1, max_epochs=2, enable_checkpointing=True)
     assert len(live) == 3
     expected = [0.5625 * g0 + 0.1875 * g1 + 0.25 * g2 for g0, g1, g2 in zip(*live, strict=True)]
     for average, want in zip(module.generator_ema.parameters(), expected, strict=True):
@@ -390,6 +381,24 @@ def test_the_generator_moving_average_follows_the_formula_and_is_what_inference_
         torch.testing.assert_close(restored.detach(), want)
     torch.testing.assert_close(loaded.generator.net[1].running_mean, mean)
     torch.testing.assert_close(loaded.generator.net[1].running_var, var)
+
+
+def test_a_checkpoint_holds_the_moving_averages_own_statistics_without_a_scored_epoch(
+    data_root: Path, tmp_path: Path
+) -> None:
+    """Nothing samples from the average during training (no gen/ scores, no sheets): the checkpoint still
+    carries BatchNorm statistics estimated for the average, not the ones it started with."""
+    from gan3d.pipelines.loading import load_model
+
+    module = _scored_gan(g_ema=0.75, generation_every_n_epochs=0)
+    dm = _datamodule(data_root, views=0, synth_per_class=10, batch_size=8)
+    _fit(module, dm, tmp_path, max_steps=-1, max_epochs=1, enable_checkpointing=True)
+    loaded = load_model(next(tmp_path.rglob("*.ckpt"))).model
+    with module.inference_weights():
+        fitted = {k: v.clone() for k, v in module.model.generator.named_buffers()}
+    for name, saved in loaded.generator.named_buffers():
+        torch.testing.assert_close(saved, fitted[name], msg=name)
+    assert float(loaded.generator.net[1].running_var.sub(1).abs().max()) > 1e-3  # not the initial statistics
 
 
 def test_g_ema_settings_are_checked() -> None:

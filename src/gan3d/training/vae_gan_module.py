@@ -188,6 +188,7 @@ class VaeGanModule(L.LightningModule):
             raise ConfigError(f"g_ema needs 0 < decay < 1 and a pure 3D-GAN (no encoder), got {g_ema}")
         # the generator's moving average: a submodule, so checkpoints keep it and resuming continues it
         self.generator_ema = None if g_ema is None else copy.deepcopy(self.model.generator).requires_grad_(False)
+        self._ema_statistics_step: int | None = None  # the step whose average `generator_ema`'s statistics fit
         self.ada_p = 0.0  # ADA's augmentation probability (kept in checkpoints)
         self.lecam_anchors: tuple[float, float] | None = None  # LeCam's (α_R, α_F), kept in checkpoints
         self.d_skipped = 0  # discriminator steps skipped by the adaptive rule, for tests and logs
@@ -222,9 +223,7 @@ class VaeGanModule(L.LightningModule):
         `config.json`'s `weights` says which (epoch, step, the score)."""
         from gan3d.export.checkpoint import save_pretrained
 
-        epoch = self.current_epoch if self._trainer is not None else 0
-        last = {"source": "end of training", "epoch": epoch, "step": self.global_step}
-        weights = self.weights_record(final=True) if best else last
+        weights = self.weights_record(final=True, best=best)
         if self.hparams.g_ema is not None:
             weights["generator"] = f"moving average, decay {self.hparams.g_ema:g}"
         with self.inference_weights():
@@ -251,7 +250,11 @@ class VaeGanModule(L.LightningModule):
         live = {k: v.detach().clone() for k, v in generator.state_dict().items()}
         generator.load_state_dict(self.generator_ema.state_dict())
         try:
-            self._standing_statistics()
+            if self._ema_statistics_step != self.global_step:  # once per step: scores, sheets, checkpoint
+                self._standing_statistics()
+                for average, fresh in zip(self.generator_ema.buffers(), generator.buffers(), strict=True):
+                    average.copy_(fresh)
+                self._ema_statistics_step = self.global_step
             yield
         finally:
             generator.load_state_dict(live)
@@ -291,9 +294,9 @@ class VaeGanModule(L.LightningModule):
             norm.momentum = momentum
         generator.train(was_training)
 
-    def weights_record(self, final: bool = False) -> dict[str, Any]:
-        """Which weights an export holds: the best validated ones, or (none validated) the last."""
-        if self._best is not None:
+    def weights_record(self, final: bool = False, best: bool = True) -> dict[str, Any]:
+        """Which weights an export holds: the best validated ones, or (none validated, or `best=False`) the last."""
+        if best and self._best is not None:
             return {"source": "best validation", **self._best["meta"]}
         epoch = self.current_epoch if self._trainer is not None else 0
         return {"source": "end of training" if final else "current", "epoch": epoch, "step": self.global_step}
