@@ -45,16 +45,20 @@ def _r1(
     lecam: float = 0.0,
     d_width: int | None = None,
     ema: float | None = None,
+    noise_target: float | None = None,
 ) -> tuple[dict, dict, int, str]:
     """The R1 family: no BN in D, Adam lr 2e-4 both, beta1 0.5, R1 penalty gamma, optional instance
-    noise on D's inputs, binary fakes for D, adaptive augmentation (ADA), a slower D, the §2.6.3
-    Dropout3d in G and D, the LeCam regulariser, a narrower D, a moving average of G (what is scored)
-    and the paper's adaptive D rule."""
+    noise on D's inputs (fixed, or held to a D accuracy), binary fakes for D, adaptive augmentation
+    (ADA), a slower D, the §2.6.3 Dropout3d in G and D, the LeCam regulariser, a narrower D, a moving
+    average of G (what is scored) and the paper's adaptive D rule."""
     module = {"lr_g": 2e-4, "lr_d": lr_d, "beta1": 0.5, "d_accuracy_threshold": adaptive, "r1_gamma": gamma}
     what = f"no BN in D, lr G 2e-4 / D {lr_d:g}, R1 gamma {gamma:g}"
     if noise > 0:
         module["d_input_noise"] = noise
         what += f", instance noise {noise:g}"
+    if noise_target is not None:
+        module["noise_target"] = noise_target
+        what += f", instance noise held to D accuracy {noise_target:g}"
     if binary != "none":
         module["d_binary_fakes"] = binary
         what += f", D sees binary fakes ({binary}, straight-through)"
@@ -125,6 +129,8 @@ RECIPES: dict[str, tuple[dict[str, Any], dict[str, Any], int, str]] = {
     "nobn_r1_binary_narrow_d8": _r1(10.0, binary="threshold", d_width=8),
     "nobn_r1_ema": _r1(10.0, ema=0.999),
     "nobn_r1_ema99": _r1(10.0, ema=0.99),
+    "nobn_r1_noise_target07": _r1(10.0, noise_target=0.7),
+    "nobn_r1_binary_noise_target07": _r1(10.0, binary="threshold", noise_target=0.7),
     "nobn_r1_slow_d": _r1(10.0, lr_d=2e-5),
     "nobn_r1_slower_d": _r1(10.0, lr_d=5e-6),
     "wgan_gp": (
@@ -214,6 +220,7 @@ def train_recipe(name: str, args: argparse.Namespace) -> dict[str, Any]:
         "d_acc_real_clean": sum(clean_real) / len(clean_real) if clean_real else None,
         "d_acc_fake_clean": sum(clean_fake) / len(clean_fake) if clean_fake else None,
         "ada_p": curves.get("train/ada_p_epoch", [None])[-1],
+        "noise_sigma": curves.get("train/noise_sigma_epoch", [None])[-1],
         "d_skipped": module.d_skipped,
         "curves": {k: v for k, v in curves.items() if k.startswith("gen/")},
         **scores,
@@ -226,8 +233,9 @@ def row(r: dict[str, Any]) -> str:
     m = r["model"]
     rec = m.get("recognised")
     acc = f"{r['d_acc_real']:.2f} / {r['d_acc_fake']:.2f}"
-    if r.get("d_acc_real_clean") is not None:  # ADA: D's accuracy on the grids as they are, and the last p
-        acc += f" (clean {r['d_acc_real_clean']:.2f} / {r['d_acc_fake_clean']:.2f}, p {r['ada_p']:.2f})"
+    if r.get("d_acc_real_clean") is not None:  # ADA / noise: D's accuracy on the grids as they are, the last p / σ
+        control = f"p {r['ada_p']:.2f}" if r.get("ada_p") is not None else f"σ {r['noise_sigma']:.2f}"
+        acc += f" (clean {r['d_acc_real_clean']:.2f} / {r['d_acc_fake_clean']:.2f}, {control})"
     return (
         f"| {r['recipe']} | {r['epochs']} | {r['minutes']:.1f} | {acc} | "
         f"{r['epochs_between_chance_and_0.8']:.0%} | {m['mmd_cd'] * 1e3:.2f} | {m['cov_cd']:.0%} | {m['nna_cd']:.0%} | "

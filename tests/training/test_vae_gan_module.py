@@ -652,6 +652,101 @@ def test_bad_ada_settings_are_refused() -> None:
         )
 
 
+def test_adaptive_noise_moves_sigma_towards_a_harder_task_while_d_is_above_its_target() -> None:
+    """noise_target: σ starts at d_input_noise, += n / noise_images while D's accuracy is above the target,
+    -= below, within [0, NOISE_MAX_SIGMA]; without a target σ stays where it is."""
+    from gan3d.training.vae_gan_module import NOISE_MAX_SIGMA
+
+    module = VaeGanModule(
+        "gan_32",
+        {"base_channels": 4, "d_norm": "none"},
+        d_accuracy_threshold=None,
+        d_input_noise=0.25,
+        noise_target=0.7,
+        noise_images=100,
+    )
+    assert module.noise_sigma == 0.25
+    module._update_noise(0.9, 10)
+    assert module.noise_sigma == pytest.approx(0.35)
+    module._update_noise(0.6, 5)
+    assert module.noise_sigma == pytest.approx(0.30)
+    for _ in range(60):
+        module._update_noise(1.0, 10)
+    assert module.noise_sigma == NOISE_MAX_SIGMA
+    for _ in range(60):
+        module._update_noise(0.5, 10)
+    assert module.noise_sigma == 0.0
+    fixed = VaeGanModule("gan_32", {"base_channels": 4, "d_norm": "none"}, d_accuracy_threshold=None, d_input_noise=0.2)
+    fixed._update_noise(1.0, 10)
+    assert fixed.noise_sigma == 0.2
+
+
+def test_adaptive_noise_is_what_d_sees_is_logged_with_the_clean_accuracy_and_resumes(
+    data_root: Path, tmp_path: Path
+) -> None:
+    """With the adaptive noise every D input in training carries N(0, σ²) noise at the current σ (real and
+    fake, D's and G's step), the clean accuracy and σ are logged, σ moves after D's step by the rule from
+    that step's accuracy (G's step sees the moved σ), and a checkpoint restores it."""
+    module = VaeGanModule(
+        "gan_32",
+        {"base_channels": 4, "d_norm": "none"},
+        d_accuracy_threshold=None,
+        d_input_noise=0.3,
+        noise_target=0.6,
+        noise_images=64,
+    )
+    inputs, generated = _record_d_inputs_and_g_outputs(module)
+    logged: dict[str, float] = {}
+    original_log_dict = module.log_dict
+    module.log_dict = lambda d, **kw: (logged.update({k: float(v) for k, v in d.items()}), original_log_dict(d, **kw))  # type: ignore[method-assign]
+    dm = _datamodule(data_root, views=0)
+    _fit(module, dm, tmp_path, max_steps=1, limit_val_batches=0)
+    # forward order in the D step: clean real, clean fake (no grad), noisy real, noisy fake; then G's step
+    clean_real, clean_fake = inputs[0], inputs[1]
+    assert ((clean_real == 0) | (clean_real == 1)).all()
+    torch.testing.assert_close(clean_fake, generated[0].to(clean_fake.dtype))
+    torch.testing.assert_close(float((inputs[2] - clean_real).std()), 0.3, atol=0.02, rtol=0)
+    torch.testing.assert_close(float((inputs[3] - generated[0]).std()), 0.3, atol=0.02, rtol=0)
+    assert {"train/d_acc_real_clean", "train/d_acc_fake_clean", "train/noise_sigma"} <= set(logged)
+    assert "train/ada_p" not in logged
+    assert logged["train/noise_sigma"] == pytest.approx(0.3)  # σ as D's step used it
+    accuracy = (logged["train/d_acc_real"] + logged["train/d_acc_fake"]) / 2
+    n = dm.hparams.batch_size
+    assert module.noise_sigma == pytest.approx(0.3 + (n / 64 if accuracy > 0.6 else -n / 64))
+    # G's step, after the update, sees the moved σ
+    torch.testing.assert_close(float((inputs[4] - generated[0]).std()), module.noise_sigma, atol=0.02, rtol=0)
+    checkpoint: dict = {}
+    module.on_save_checkpoint(checkpoint)
+    fresh = VaeGanModule(
+        "gan_32", {"base_channels": 4, "d_norm": "none"}, d_accuracy_threshold=None, d_input_noise=0.3, noise_target=0.6
+    )
+    fresh.on_load_checkpoint(checkpoint)
+    assert fresh.noise_sigma == module.noise_sigma
+
+
+def test_bad_adaptive_noise_settings_are_refused() -> None:
+    from gan3d.errors import ConfigError
+
+    for target, images, sigma in ((0.5, 100, 0.0), (1.0, 100, 0.0), (0.7, 0, 0.0), (0.7, 100, -0.1)):
+        with pytest.raises(ConfigError, match="noise_target"):
+            VaeGanModule(
+                "gan_32",
+                {"base_channels": 4},
+                d_accuracy_threshold=None,
+                noise_target=target,
+                noise_images=images,
+                d_input_noise=sigma,
+            )
+    with pytest.raises(ConfigError, match="wgan-gp"):
+        VaeGanModule(
+            "gan_32",
+            {"base_channels": 4, "d_norm": "none"},
+            d_accuracy_threshold=None,
+            gan_loss="wgan-gp",
+            noise_target=0.7,
+        )
+
+
 def test_lecam_adds_its_penalty_at_moving_average_anchors_and_resumes_them(data_root: Path, tmp_path: Path) -> None:
     """Over two steps, from D's own scores: the anchors start at the first batch's mean real / fake scores
     and then move by (1 - decay); D's loss is the BCE plus λ times the hinged distances to them (by hand);

@@ -7,7 +7,8 @@ One training step (§1.2, §2.3, §2.4):
    (every extra step on fresh z), + the LeCam regulariser with `lecam_weight`. With the adaptive rule
    (§2.3) it steps only when its accuracy on the batch is below `d_accuracy_threshold`. What D sees of a
    grid in training: G's output made binary (`d_binary_fakes`), then ADA's random transforms
-   (`ada_target`), then instance noise (`d_input_noise`), each off by default; the same view is used in
+   (`ada_target`), then instance noise (`d_input_noise`, its σ held to a D accuracy with `noise_target`),
+   each off by default; the same view is used in
    the generator's step.
 2. Encoder (3D-VAE-GAN): `kl_weight * L_KL + recon_weight * L_recon (+ ssim_weight * L_SSIM)`.
 3. Generator: `adv_weight * L_adv + recon_weight * L_recon (+ ssim_weight * L_SSIM)`; L_adv uses the
@@ -53,6 +54,7 @@ from gan3d.training.ddp import ManualDdpSync
 
 BINARY_FAKES = ("none", "threshold", "bernoulli")
 ADA_MAX_P = 0.8  # above about 0.8 the transforms may leak into the generator (Karras et al. 2020, Fig. 3)
+NOISE_MAX_SIGMA = 5.0  # the adaptive instance noise's ceiling: 5x the occupancy range, D sees mostly noise
 EMA_STATISTICS_BATCHES = 8  # batches of 32 noise vectors that estimate the averaged generator's BatchNorm statistics
 COLLAPSE_FRACTION = 0.5  # val IoU (GAN: gen/ coverage) below this share of the best so far: reported as a collapse
 
@@ -77,7 +79,14 @@ class VaeGanModule(L.LightningModule):
         lecam_decay: decay of LeCam's moving averages of D's real and fake scores (0.99 in the paper).
         d_input_noise: std of Gaussian noise added to every grid D sees in training, real and fake
             (instance noise, Sønderby et al. 2016): real grids are exactly 0/1 and G's sigmoid never is,
-            a cue D can win on without learning shapes; the noise hides it. 0 disables.
+            a cue D can win on without learning shapes; the noise hides it. 0 disables. With
+            `noise_target`, the starting σ.
+        noise_target: adaptive instance noise: σ rises while D's batch accuracy is above this and falls
+            below it (the control of ADA applied to the noise level, as Diffusion-GAN, Wang et al. 2023,
+            does with its diffusion steps). Gaussian noise on both sides keeps the data distribution the
+            optimum of G, so unlike ADA's transforms it cannot leak, and unlike ADA's p it has no cap short
+            of hiding the grids. None disables. σ stays in [0, NOISE_MAX_SIGMA].
+        noise_images: training grids over which σ may move by 1 (the control's speed).
         d_binary_fakes: show D binary generated grids, "threshold" (> 0.5) or "bernoulli" (sampled), with
             the gradient passed straight through (`gan3d.losses.adversarial.binarize_straight_through`):
             hides the same 0/1 cue as the noise, entirely. "none" shows G's probabilities (the paper's).
@@ -139,6 +148,8 @@ class VaeGanModule(L.LightningModule):
         ada_target: float | None = None,
         ada_images: int = 10_000,
         ada_up_axis: int = 2,
+        noise_target: float | None = None,
+        noise_images: int = 2_000,
         g_ema: float | None = None,
         d_steps: int = 1,
         d_accuracy_threshold: float | None = 0.8,
@@ -171,6 +182,13 @@ class VaeGanModule(L.LightningModule):
             )
         if ada_target is not None and gan_loss == "wgan-gp":
             raise ConfigError("gan_loss 'wgan-gp' has no D accuracy for ADA to follow: set ada_target to null")
+        if noise_target is not None and (not 0.5 < noise_target < 1.0 or noise_images <= 0 or d_input_noise < 0):
+            raise ConfigError(
+                f"need 0.5 < noise_target < 1, noise_images > 0 and d_input_noise >= 0; "
+                f"got {noise_target}, {noise_images}, {d_input_noise}"
+            )
+        if noise_target is not None and gan_loss == "wgan-gp":
+            raise ConfigError("gan_loss 'wgan-gp' has no D accuracy for noise_target to follow: set it to null")
         if lecam_weight < 0 or not 0.0 <= lecam_decay < 1.0:
             raise ConfigError(f"need lecam_weight >= 0 and 0 <= lecam_decay < 1, got {lecam_weight}, {lecam_decay}")
         if recon_loss not in RECON_LOSSES:
@@ -190,6 +208,7 @@ class VaeGanModule(L.LightningModule):
         self.generator_ema = None if g_ema is None else copy.deepcopy(self.model.generator).requires_grad_(False)
         self._ema_statistics_step: int | None = None  # the step whose average `generator_ema`'s statistics fit
         self.ada_p = 0.0  # ADA's augmentation probability (kept in checkpoints)
+        self.noise_sigma = float(d_input_noise)  # instance noise σ, moved by `noise_target` (kept in checkpoints)
         self.lecam_anchors: tuple[float, float] | None = None  # LeCam's (α_R, α_F), kept in checkpoints
         self.d_skipped = 0  # discriminator steps skipped by the adaptive rule, for tests and logs
         self._ddp = ManualDdpSync()
@@ -352,6 +371,7 @@ class VaeGanModule(L.LightningModule):
         if self._best is not None:  # resuming keeps the best so far (plain tensors: loads with weights_only)
             checkpoint["gan3d_best"] = self._best
         checkpoint["gan3d_ada_p"] = self.ada_p
+        checkpoint["gan3d_noise_sigma"] = self.noise_sigma
         if self.generator_ema is not None and "state_dict" in checkpoint:
             with self.inference_weights():  # the moving average's own BatchNorm statistics, for inference
                 for name, value in self.model.generator.named_buffers():
@@ -362,6 +382,7 @@ class VaeGanModule(L.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         self._best = checkpoint.get("gan3d_best")
         self.ada_p = float(checkpoint.get("gan3d_ada_p", 0.0))
+        self.noise_sigma = float(checkpoint.get("gan3d_noise_sigma", self.hparams.d_input_noise))
         anchors = checkpoint.get("gan3d_lecam_anchors")
         self.lecam_anchors = None if anchors is None else (float(anchors[0]), float(anchors[1]))
 
@@ -404,6 +425,7 @@ class VaeGanModule(L.LightningModule):
             with self.toggled_optimizer(opt_d):
                 d_loss, logs, accuracy = self._discriminator_loss(voxels, shown, labels)
                 self._update_ada(accuracy, n)
+                self._update_noise(accuracy, n)
                 if hp.d_accuracy_threshold is None or accuracy < hp.d_accuracy_threshold:
                     opt_d.zero_grad()
                     self.manual_backward(d_loss)
@@ -462,7 +484,8 @@ class VaeGanModule(L.LightningModule):
         """D's loss on a real and a (detached) fake batch, what to log, and its accuracy (all-reduced)."""
         hp, n = self.hparams, len(voxels)
         fake = self._binary(fake)
-        if hp.ada_target is not None:  # what D would say without the augmentation, for the logs
+        adaptive = hp.ada_target is not None or hp.noise_target is not None
+        if adaptive:  # what D would say without the augmentation or noise, for the logs
             with torch.no_grad():
                 clean = discriminator_accuracy(
                     self.model.discriminator(voxels, labels), self.model.discriminator(fake, labels)
@@ -472,10 +495,12 @@ class VaeGanModule(L.LightningModule):
         fake_logits = self.model.discriminator(fake, labels)
         acc_real, acc_fake = discriminator_accuracy(real_logits, fake_logits)
         logs = {"train/d_acc_real": acc_real, "train/d_acc_fake": acc_fake}
+        if adaptive:
+            logs.update({"train/d_acc_real_clean": clean[0], "train/d_acc_fake_clean": clean[1]})
         if hp.ada_target is not None:
-            logs.update(
-                {"train/d_acc_real_clean": clean[0], "train/d_acc_fake_clean": clean[1], "train/ada_p": self.ada_p}
-            )
+            logs["train/ada_p"] = self.ada_p
+        if hp.noise_target is not None:
+            logs["train/noise_sigma"] = self.noise_sigma
         critic = lambda x: self.model.discriminator(x, labels)  # noqa: E731
         if hp.gan_loss == "wgan-gp":
             distance = real_logits.mean() - fake_logits.mean()  # the critic's Wasserstein estimate
@@ -502,6 +527,15 @@ class VaeGanModule(L.LightningModule):
             step = n / hp.ada_images
             self.ada_p = min(max(self.ada_p + (step if accuracy > hp.ada_target else -step), 0.0), ADA_MAX_P)
 
+    def _update_noise(self, accuracy: float, n: int) -> None:
+        """The adaptive noise's rule: σ moves by n / noise_images up while D's accuracy is above the target,
+        down below it."""
+        hp = self.hparams
+        if hp.noise_target is not None:
+            step = n / hp.noise_images
+            sigma = self.noise_sigma + (step if accuracy > hp.noise_target else -step)
+            self.noise_sigma = min(max(sigma, 0.0), NOISE_MAX_SIGMA)
+
     def _update_lecam(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> tuple[float, float]:
         """LeCam's moving averages (α_R, α_F) of D's mean score on real and fake grids, this batch included;
         the first batch sets them (no zero start to be biased towards)."""
@@ -521,7 +555,7 @@ class VaeGanModule(L.LightningModule):
         hp = self.hparams
         if hp.ada_target is not None and self.ada_p > 0:
             grids = augment_voxel_batch(grids, self.ada_p, up_axis=hp.ada_up_axis)
-        return grids + hp.d_input_noise * torch.randn_like(grids) if hp.d_input_noise > 0 else grids
+        return grids + self.noise_sigma * torch.randn_like(grids) if self.noise_sigma > 0 else grids
 
     def _binary(self, fake: torch.Tensor) -> torch.Tensor:
         """Generated grids as D sees them in training: binary when `d_binary_fakes` says so."""
