@@ -46,6 +46,7 @@ def _r1(
     d_width: int | None = None,
     ema: float | None = None,
     noise_target: float | None = None,
+    noise_levels: str = "batch",
 ) -> tuple[dict, dict, int, str]:
     """The R1 family: no BN in D, Adam lr 2e-4 both, beta1 0.5, R1 penalty gamma, optional instance
     noise on D's inputs (fixed, or held to a D accuracy), binary fakes for D, adaptive augmentation
@@ -59,6 +60,9 @@ def _r1(
     if noise_target is not None:
         module["noise_target"] = noise_target
         what += f", instance noise held to D accuracy {noise_target:g}"
+    if noise_levels != "batch":
+        module["noise_levels"] = noise_levels
+        what += f" (each grid's std drawn from {noise_levels} [0, σ])"
     if binary != "none":
         module["d_binary_fakes"] = binary
         what += f", D sees binary fakes ({binary}, straight-through)"
@@ -131,6 +135,7 @@ RECIPES: dict[str, tuple[dict[str, Any], dict[str, Any], int, str]] = {
     "nobn_r1_ema99": _r1(10.0, ema=0.99),
     "nobn_r1_noise_target07": _r1(10.0, noise_target=0.7),
     "nobn_r1_binary_noise_target07": _r1(10.0, binary="threshold", noise_target=0.7),
+    "nobn_r1_uniform_noise_target07": _r1(10.0, noise_target=0.7, noise_levels="uniform"),
     "nobn_r1_slow_d": _r1(10.0, lr_d=2e-5),
     "nobn_r1_slower_d": _r1(10.0, lr_d=5e-6),
     "wgan_gp": (

@@ -724,6 +724,31 @@ def test_adaptive_noise_is_what_d_sees_is_logged_with_the_clean_accuracy_and_res
     assert fresh.noise_sigma == module.noise_sigma
 
 
+@pytest.mark.parametrize("levels", ["batch", "uniform"])
+def test_noise_levels_give_every_grid_sigma_or_its_own_draw_below_it(levels: str) -> None:
+    """noise_levels: "batch" gives every grid D sees noise of std σ; "uniform" one std per grid from
+    U[0, σ] (mean σ/2, spread over the whole range), the same std over all voxels of a grid."""
+    torch.manual_seed(0)
+    module = VaeGanModule(
+        "gan_32",
+        {"base_channels": 4, "d_norm": "none"},
+        d_accuracy_threshold=None,
+        d_input_noise=2.0,
+        noise_target=0.7,
+        noise_levels=levels,
+    )
+    grids = torch.zeros(256, 1, 12, 12, 12)
+    per_grid = module._d_view(grids).flatten(1).std(dim=1)
+    if levels == "batch":
+        torch.testing.assert_close(per_grid, torch.full_like(per_grid, 2.0), atol=0.15, rtol=0)
+    else:
+        assert float(per_grid.max()) <= 2.0 * 1.1 and float(per_grid.min()) < 0.2 and float(per_grid.max()) > 1.8
+        torch.testing.assert_close(float(per_grid.mean()), 1.0, atol=0.1, rtol=0)  # U[0, 2]: mean 1, std 0.58/16
+        halves = module._d_view(grids).flatten(1)  # one std per grid: both halves of a grid agree
+        first, second = halves[:, :864].std(dim=1), halves[:, 864:].std(dim=1)
+        torch.testing.assert_close(first, second, atol=0.15 * float(first.max()), rtol=0.15)
+
+
 def test_bad_adaptive_noise_settings_are_refused() -> None:
     from gan3d.errors import ConfigError
 
@@ -745,6 +770,8 @@ def test_bad_adaptive_noise_settings_are_refused() -> None:
             gan_loss="wgan-gp",
             noise_target=0.7,
         )
+    with pytest.raises(ConfigError, match="noise_levels"):
+        VaeGanModule("gan_32", {"base_channels": 4}, noise_levels="gaussian")
 
 
 def test_lecam_adds_its_penalty_at_moving_average_anchors_and_resumes_them(data_root: Path, tmp_path: Path) -> None:

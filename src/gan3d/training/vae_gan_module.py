@@ -54,6 +54,7 @@ from gan3d.training.ddp import ManualDdpSync
 
 BINARY_FAKES = ("none", "threshold", "bernoulli")
 ADA_MAX_P = 0.8  # above about 0.8 the transforms may leak into the generator (Karras et al. 2020, Fig. 3)
+NOISE_LEVELS = ("batch", "uniform")
 NOISE_MAX_SIGMA = 5.0  # the adaptive instance noise's ceiling: 5x the occupancy range, D sees mostly noise
 EMA_STATISTICS_BATCHES = 8  # batches of 32 noise vectors that estimate the averaged generator's BatchNorm statistics
 COLLAPSE_FRACTION = 0.5  # val IoU (GAN: gen/ coverage) below this share of the best so far: reported as a collapse
@@ -87,6 +88,9 @@ class VaeGanModule(L.LightningModule):
             optimum of G, so unlike ADA's transforms it cannot leak, and unlike ADA's p it has no cap short
             of hiding the grids. None disables. σ stays in [0, NOISE_MAX_SIGMA].
         noise_images: training grids over which σ may move by 1 (the control's speed).
+        noise_levels: "batch": every grid D sees gets noise of std σ; "uniform": each grid draws its own
+            std from U[0, σ] (as Diffusion-GAN draws a diffusion step per sample), so D and G always see
+            some nearly clean grids too, with their fine detail.
         d_binary_fakes: show D binary generated grids, "threshold" (> 0.5) or "bernoulli" (sampled), with
             the gradient passed straight through (`gan3d.losses.adversarial.binarize_straight_through`):
             hides the same 0/1 cue as the noise, entirely. "none" shows G's probabilities (the paper's).
@@ -150,6 +154,7 @@ class VaeGanModule(L.LightningModule):
         ada_up_axis: int = 2,
         noise_target: float | None = None,
         noise_images: int = 2_000,
+        noise_levels: str = "batch",
         g_ema: float | None = None,
         d_steps: int = 1,
         d_accuracy_threshold: float | None = 0.8,
@@ -187,6 +192,8 @@ class VaeGanModule(L.LightningModule):
                 f"need 0.5 < noise_target < 1, noise_images > 0 and d_input_noise >= 0; "
                 f"got {noise_target}, {noise_images}, {d_input_noise}"
             )
+        if noise_levels not in NOISE_LEVELS:
+            raise ConfigError(f"noise_levels must be one of {', '.join(NOISE_LEVELS)}, got {noise_levels!r}")
         if noise_target is not None and gan_loss == "wgan-gp":
             raise ConfigError("gan_loss 'wgan-gp' has no D accuracy for noise_target to follow: set it to null")
         if lecam_weight < 0 or not 0.0 <= lecam_decay < 1.0:
@@ -555,7 +562,12 @@ class VaeGanModule(L.LightningModule):
         hp = self.hparams
         if hp.ada_target is not None and self.ada_p > 0:
             grids = augment_voxel_batch(grids, self.ada_p, up_axis=hp.ada_up_axis)
-        return grids + self.noise_sigma * torch.randn_like(grids) if self.noise_sigma > 0 else grids
+        if self.noise_sigma <= 0:
+            return grids
+        sigma = self.noise_sigma
+        if hp.noise_levels == "uniform":  # one std per grid, U[0, σ]
+            sigma = sigma * torch.rand(len(grids), *[1] * (grids.dim() - 1), device=grids.device, dtype=grids.dtype)
+        return grids + sigma * torch.randn_like(grids)
 
     def _binary(self, fake: torch.Tensor) -> torch.Tensor:
         """Generated grids as D sees them in training: binary when `d_binary_fakes` says so."""
