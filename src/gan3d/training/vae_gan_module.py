@@ -8,8 +8,7 @@ One training step (§1.2, §2.3, §2.4):
    (§2.3) it steps only when its accuracy on the batch is below `d_accuracy_threshold`. What D sees of a
    grid in training: G's output made binary (`d_binary_fakes`), then ADA's random transforms
    (`ada_target`), then instance noise (`d_input_noise`, its σ held to a D accuracy with `noise_target`),
-   each off by default; the same view is used in
-   the generator's step.
+   each off by default; the same view is used in the generator's step.
 2. Encoder (3D-VAE-GAN): `kl_weight * L_KL + recon_weight * L_recon (+ ssim_weight * L_SSIM)`.
 3. Generator: `adv_weight * L_adv + recon_weight * L_recon (+ ssim_weight * L_SSIM)`; L_adv uses the
    non-saturating form (maximise log D(G(z)) rather than minimise log(1 - D(G(z))), Goodfellow et al.
