@@ -552,28 +552,6 @@ def test_an_unknown_binary_fakes_mode_is_refused() -> None:
         VaeGanModule("gan_32", {"base_channels": 4}, d_binary_fakes="round")
 
 
-def test_ada_moves_p_towards_a_harder_task_while_d_is_above_its_target() -> None:
-    """ADA's rule: p += n / ada_images while D's accuracy is above the target, -= below, within [0, 0.8]."""
-    from gan3d.training.vae_gan_module import ADA_MAX_P
-
-    module = VaeGanModule(
-        "gan_32", {"base_channels": 4, "d_norm": "none"}, d_accuracy_threshold=None, ada_target=0.7, ada_images=100
-    )
-    module._update_ada(0.9, 10)
-    assert module.ada_p == pytest.approx(0.1)
-    module._update_ada(0.6, 5)
-    assert module.ada_p == pytest.approx(0.05)
-    for _ in range(30):
-        module._update_ada(1.0, 10)
-    assert module.ada_p == ADA_MAX_P
-    for _ in range(30):
-        module._update_ada(0.5, 10)
-    assert module.ada_p == 0.0
-    off = VaeGanModule("gan_32", {"base_channels": 4, "d_norm": "none"}, d_accuracy_threshold=None)
-    off._update_ada(1.0, 10)
-    assert off.ada_p == 0.0
-
-
 def test_ada_augments_what_d_sees_logs_the_clean_accuracy_and_resumes_p(data_root: Path, tmp_path: Path) -> None:
     """With p > 0 every D input in training (real and fake, D's and G's step) is a transformed grid: the
     real one differs from the batch but keeps its 0/1 values; the accuracy on clean grids and p are logged,
@@ -629,56 +607,74 @@ def test_ada_turns_grids_about_the_configured_up_axis(monkeypatch: pytest.Monkey
     assert calls == [(0.4, 1)]
 
 
-def test_bad_ada_settings_are_refused() -> None:
+@pytest.mark.parametrize(
+    ("control", "bad"),
+    [
+        (
+            "ada_target",
+            [
+                {"ada_target": t, "ada_images": i, "ada_up_axis": u}
+                for t, i, u in ((0.5, 100, 2), (1.0, 100, 2), (0.7, 0, 2), (0.7, 100, 3))
+            ],
+        ),
+        (
+            "noise_target",
+            [
+                {"noise_target": t, "noise_images": i, "d_input_noise": s}
+                for t, i, s in ((0.5, 100, 0.0), (1.0, 100, 0.0), (0.7, 0, 0.0), (0.7, 100, -0.1))
+            ],
+        ),
+    ],
+)
+def test_bad_adaptive_control_settings_are_refused(control: str, bad: list[dict]) -> None:
+    """ADA and the adaptive noise refuse a target outside (0.5, 1), a zero speed, a bad axis or σ, and
+    the WGAN-GP critic (which has no accuracy to follow)."""
     from gan3d.errors import ConfigError
 
-    for target, images, up in ((0.5, 100, 2), (1.0, 100, 2), (0.7, 0, 2), (0.7, 100, 3)):
-        with pytest.raises(ConfigError, match="ada_target"):
-            VaeGanModule(
-                "gan_32",
-                {"base_channels": 4},
-                d_accuracy_threshold=None,
-                ada_target=target,
-                ada_images=images,
-                ada_up_axis=up,
-            )
+    for kwargs in bad:
+        with pytest.raises(ConfigError, match=control):
+            VaeGanModule("gan_32", {"base_channels": 4}, d_accuracy_threshold=None, **kwargs)
     with pytest.raises(ConfigError, match="wgan-gp"):
         VaeGanModule(
             "gan_32",
             {"base_channels": 4, "d_norm": "none"},
             d_accuracy_threshold=None,
             gan_loss="wgan-gp",
-            ada_target=0.7,
+            **{control: 0.7},
         )
 
 
-def test_adaptive_noise_moves_sigma_towards_a_harder_task_while_d_is_above_its_target() -> None:
-    """noise_target: σ starts at d_input_noise, += n / noise_images while D's accuracy is above the target,
-    -= below, within [0, NOISE_MAX_SIGMA]; without a target σ stays where it is."""
-    from gan3d.training.vae_gan_module import NOISE_MAX_SIGMA
+@pytest.mark.parametrize(
+    ("control", "settings", "start", "ceiling"),
+    [
+        ("ada", {"ada_target": 0.7, "ada_images": 100}, 0.0, "ADA_MAX_P"),
+        ("noise", {"noise_target": 0.7, "noise_images": 100, "d_input_noise": 0.25}, 0.25, "NOISE_MAX_SIGMA"),
+    ],
+)
+def test_the_adaptive_controls_move_towards_a_harder_task_while_d_is_above_its_target(
+    control: str, settings: dict, start: float, ceiling: str
+) -> None:
+    """ADA's p and the adaptive noise's σ: start (p at 0, σ at d_input_noise), += n / images while D's
+    accuracy is above the target, -= below, within [0, ceiling]; without a target they stay put."""
+    import gan3d.training.vae_gan_module as module_file
 
-    module = VaeGanModule(
-        "gan_32",
-        {"base_channels": 4, "d_norm": "none"},
-        d_accuracy_threshold=None,
-        d_input_noise=0.25,
-        noise_target=0.7,
-        noise_images=100,
-    )
-    assert module.noise_sigma == 0.25
-    module._update_noise(0.9, 10)
-    assert module.noise_sigma == pytest.approx(0.35)
-    module._update_noise(0.6, 5)
-    assert module.noise_sigma == pytest.approx(0.30)
+    value = {"ada": "ada_p", "noise": "noise_sigma"}[control]
+    module = VaeGanModule("gan_32", {"base_channels": 4, "d_norm": "none"}, d_accuracy_threshold=None, **settings)
+    update = getattr(module, f"_update_{control}")
+    assert getattr(module, value) == start
+    update(0.9, 10)
+    assert getattr(module, value) == pytest.approx(start + 0.1)
+    update(0.6, 5)
+    assert getattr(module, value) == pytest.approx(start + 0.05)
     for _ in range(60):
-        module._update_noise(1.0, 10)
-    assert module.noise_sigma == NOISE_MAX_SIGMA
+        update(1.0, 10)
+    assert getattr(module, value) == getattr(module_file, ceiling)
     for _ in range(60):
-        module._update_noise(0.5, 10)
-    assert module.noise_sigma == 0.0
+        update(0.5, 10)
+    assert getattr(module, value) == 0.0
     fixed = VaeGanModule("gan_32", {"base_channels": 4, "d_norm": "none"}, d_accuracy_threshold=None, d_input_noise=0.2)
-    fixed._update_noise(1.0, 10)
-    assert fixed.noise_sigma == 0.2
+    getattr(fixed, f"_update_{control}")(1.0, 10)
+    assert (fixed.ada_p, fixed.noise_sigma) == (0.0, 0.2)
 
 
 def test_adaptive_noise_is_what_d_sees_is_logged_with_the_clean_accuracy_and_resumes(
@@ -749,27 +745,9 @@ def test_noise_levels_give_every_grid_sigma_or_its_own_draw_below_it(levels: str
         torch.testing.assert_close(first, second, atol=0.15 * float(first.max()), rtol=0.15)
 
 
-def test_bad_adaptive_noise_settings_are_refused() -> None:
+def test_an_unknown_noise_levels_mode_is_refused() -> None:
     from gan3d.errors import ConfigError
 
-    for target, images, sigma in ((0.5, 100, 0.0), (1.0, 100, 0.0), (0.7, 0, 0.0), (0.7, 100, -0.1)):
-        with pytest.raises(ConfigError, match="noise_target"):
-            VaeGanModule(
-                "gan_32",
-                {"base_channels": 4},
-                d_accuracy_threshold=None,
-                noise_target=target,
-                noise_images=images,
-                d_input_noise=sigma,
-            )
-    with pytest.raises(ConfigError, match="wgan-gp"):
-        VaeGanModule(
-            "gan_32",
-            {"base_channels": 4, "d_norm": "none"},
-            d_accuracy_threshold=None,
-            gan_loss="wgan-gp",
-            noise_target=0.7,
-        )
     with pytest.raises(ConfigError, match="noise_levels"):
         VaeGanModule("gan_32", {"base_channels": 4}, noise_levels="gaussian")
 
