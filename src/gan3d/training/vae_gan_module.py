@@ -59,6 +59,12 @@ EMA_STATISTICS_BATCHES = 8  # batches of 32 noise vectors that estimate the aver
 COLLAPSE_FRACTION = 0.5  # val IoU (GAN: gen/ coverage) below this share of the best so far: reported as a collapse
 
 
+def _follow_accuracy(value: float, accuracy: float, target: float, step: float, ceiling: float) -> float:
+    """ADA's control (shared by the adaptive noise): a difficulty moves up by `step` while D's accuracy is
+    above the target, down below it, within [0, ceiling]."""
+    return min(max(value + (step if accuracy > target else -step), 0.0), ceiling)
+
+
 class VaeGanModule(L.LightningModule):
     """Training of a registered `VaeGan` variant.
 
@@ -530,8 +536,7 @@ class VaeGanModule(L.LightningModule):
         """ADA's rule: p moves by n / ada_images towards a harder task while D's accuracy is above the target."""
         hp = self.hparams
         if hp.ada_target is not None:
-            step = n / hp.ada_images
-            self.ada_p = min(max(self.ada_p + (step if accuracy > hp.ada_target else -step), 0.0), ADA_MAX_P)
+            self.ada_p = _follow_accuracy(self.ada_p, accuracy, hp.ada_target, n / hp.ada_images, ADA_MAX_P)
 
     def _update_noise(self, accuracy: float, n: int) -> None:
         """The adaptive noise's rule: σ moves by n / noise_images up while D's accuracy is above the target,
@@ -539,8 +544,7 @@ class VaeGanModule(L.LightningModule):
         hp = self.hparams
         if hp.noise_target is not None:
             step = n / hp.noise_images
-            sigma = self.noise_sigma + (step if accuracy > hp.noise_target else -step)
-            self.noise_sigma = min(max(sigma, 0.0), NOISE_MAX_SIGMA)
+            self.noise_sigma = _follow_accuracy(self.noise_sigma, accuracy, hp.noise_target, step, NOISE_MAX_SIGMA)
 
     def _update_lecam(self, real_logits: torch.Tensor, fake_logits: torch.Tensor) -> tuple[float, float]:
         """LeCam's moving averages (α_R, α_F) of D's mean score on real and fake grids, this batch included;
