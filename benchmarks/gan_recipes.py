@@ -138,6 +138,8 @@ RECIPES: dict[str, tuple[dict[str, Any], dict[str, Any], int, str]] = {
     "nobn_r1_binary_noise_target075": _r1(10.0, binary="threshold", noise_target=0.75),
     "nobn_r1_uniform_noise_target07": _r1(10.0, noise_target=0.7, noise_levels="uniform"),
     "nobn_r1_binary_uniform_noise_target07": _r1(10.0, binary="threshold", noise_target=0.7, noise_levels="uniform"),
+    "nobn_r1_binary_narrow_d4_noise_target07": _r1(10.0, binary="threshold", d_width=4, noise_target=0.7),
+    "nobn_r1_binary_narrow_d8_noise_target07": _r1(10.0, binary="threshold", d_width=8, noise_target=0.7),
     "nobn_r1_slow_d": _r1(10.0, lr_d=2e-5),
     "nobn_r1_slower_d": _r1(10.0, lr_d=5e-6),
     "wgan_gp": (

@@ -644,6 +644,34 @@ def test_bad_adaptive_control_settings_are_refused(control: str, bad: list[dict]
         )
 
 
+def test_the_clean_accuracy_is_measured_on_every_nth_batch_only(data_root: Path, tmp_path: Path) -> None:
+    """`clean_accuracy_every` 2: batches 0 and 2 of an epoch get D's two extra clean passes and log the
+    clean accuracy, batch 1 neither; the noisy accuracy (which σ follows) is logged every batch; 0 is
+    refused."""
+    from gan3d.errors import ConfigError
+
+    settings = {"d_accuracy_threshold": None, "d_input_noise": 0.3, "noise_target": 0.6}
+    module = VaeGanModule("gan_32", {"base_channels": 4, "d_norm": "none"}, clean_accuracy_every=2, **settings)
+    inputs, _ = _record_d_inputs_and_g_outputs(module)
+    per_batch: list[tuple[int, set[str]]] = []
+    original_log_dict = module.log_dict
+
+    def log_dict(d: dict, **kw: object) -> None:
+        if "train/d_acc_real" in d:  # D's log, once per batch: how many D calls came before it
+            per_batch.append((len(inputs), set(d)))
+        original_log_dict(d, **kw)
+
+    module.log_dict = log_dict  # type: ignore[method-assign]
+    dm = _datamodule(data_root, views=0, batch_size=2)  # 4 batches an epoch
+    _fit(module, dm, tmp_path, max_steps=-1, max_epochs=1, limit_train_batches=3)
+    clean = [{"train/d_acc_real_clean", "train/d_acc_fake_clean"} <= keys for _, keys in per_batch]
+    assert clean == [True, False, True]
+    # D calls per batch: (clean real, clean fake,) noisy real, noisy fake, then G's step calls D once
+    assert [calls for calls, _ in per_batch] == [4, 4 + 1 + 2, 4 + 1 + 2 + 1 + 4]
+    with pytest.raises(ConfigError, match="clean_accuracy_every"):
+        VaeGanModule("gan_32", {"base_channels": 4}, clean_accuracy_every=0, **settings)
+
+
 @pytest.mark.parametrize(
     ("control", "settings", "start", "ceiling"),
     [

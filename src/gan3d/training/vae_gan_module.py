@@ -105,6 +105,9 @@ class VaeGanModule(L.LightningModule):
             (so D's accuracy is held near the target by making its task harder, not by skipping its
             steps, which is what collapses the §2.3 rule). None disables. p stays in [0, ADA_MAX_P].
         ada_images: training grids over which p may move from 0 to 1 (ADA's speed).
+        clean_accuracy_every: with ADA or the adaptive noise, D's accuracy on the grids as they are (a log,
+            `train/d_acc_*_clean`) is measured on every this-many-th training batch: it costs two extra
+            forward passes of D, so measuring every batch slows training by about a fifth.
         ada_up_axis: the grids' up axis in (x, y, z) order, about which ADA turns them (2: z-up, the
             built-in data and ModelNet; 1: y-up ShapeNet).
         g_ema: keep an exponential moving average of the generator's weights with this decay (e.g. 0.999;
@@ -160,6 +163,7 @@ class VaeGanModule(L.LightningModule):
         noise_target: float | None = None,
         noise_images: int = 2_000,
         noise_levels: str = "batch",
+        clean_accuracy_every: int = 4,
         g_ema: float | None = None,
         d_steps: int = 1,
         d_accuracy_threshold: float | None = 0.8,
@@ -201,6 +205,8 @@ class VaeGanModule(L.LightningModule):
             raise ConfigError(f"noise_levels must be one of {', '.join(NOISE_LEVELS)}, got {noise_levels!r}")
         if noise_target is not None and gan_loss == "wgan-gp":
             raise ConfigError("gan_loss 'wgan-gp' has no D accuracy for noise_target to follow: set it to null")
+        if clean_accuracy_every < 1:
+            raise ConfigError(f"clean_accuracy_every must be >= 1, got {clean_accuracy_every}")
         if lecam_weight < 0 or not 0.0 <= lecam_decay < 1.0:
             raise ConfigError(f"need lecam_weight >= 0 and 0 <= lecam_decay < 1, got {lecam_weight}, {lecam_decay}")
         if recon_loss not in RECON_LOSSES:
@@ -434,8 +440,9 @@ class VaeGanModule(L.LightningModule):
             if step > 0:  # extra D steps (WGAN-GP's n_critic) see fresh samples
                 with torch.no_grad():
                     shown = self.model.generate(torch.randn_like(z), labels)
+            measure_clean = step == 0 and batch_idx % hp.clean_accuracy_every == 0
             with self.toggled_optimizer(opt_d):
-                d_loss, logs, accuracy = self._discriminator_loss(voxels, shown, labels)
+                d_loss, logs, accuracy = self._discriminator_loss(voxels, shown, labels, measure_clean)
                 self._update_ada(accuracy, n)
                 self._update_noise(accuracy, n)
                 if hp.d_accuracy_threshold is None or accuracy < hp.d_accuracy_threshold:
@@ -491,13 +498,14 @@ class VaeGanModule(L.LightningModule):
         )
 
     def _discriminator_loss(
-        self, voxels: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None
+        self, voxels: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None, measure_clean: bool = True
     ) -> tuple[torch.Tensor, dict[str, float], float]:
-        """D's loss on a real and a (detached) fake batch, what to log, and its accuracy (all-reduced)."""
+        """D's loss on a real and a (detached) fake batch, what to log, and its accuracy (all-reduced);
+        with ADA or the measured noise and `measure_clean`, also D's accuracy on the grids as they are."""
         hp, n = self.hparams, len(voxels)
         fake = self._binary(fake)
-        adaptive = hp.ada_target is not None or hp.noise_target is not None
-        if adaptive:  # what D would say without the augmentation or noise, for the logs
+        measured = (hp.ada_target is not None or hp.noise_target is not None) and measure_clean
+        if measured:  # what D would say without the augmentation or noise, for the logs
             with torch.no_grad():
                 clean = discriminator_accuracy(
                     self.model.discriminator(voxels, labels), self.model.discriminator(fake, labels)
@@ -507,7 +515,7 @@ class VaeGanModule(L.LightningModule):
         fake_logits = self.model.discriminator(fake, labels)
         acc_real, acc_fake = discriminator_accuracy(real_logits, fake_logits)
         logs = {"train/d_acc_real": acc_real, "train/d_acc_fake": acc_fake}
-        if adaptive:
+        if measured:
             logs.update({"train/d_acc_real_clean": clean[0], "train/d_acc_fake_clean": clean[1]})
         if hp.ada_target is not None:
             logs["train/ada_p"] = self.ada_p
