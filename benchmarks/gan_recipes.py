@@ -41,19 +41,21 @@ def _r1(
     binary: str = "none",
     ada: float | None = None,
     lr_d: float = 2e-4,
+    lr_g: float = 2e-4,
     dropout: bool = False,
     lecam: float = 0.0,
     d_width: int | None = None,
     ema: float | None = None,
     noise_target: float | None = None,
     noise_levels: str = "batch",
+    mbstd: bool = False,
 ) -> tuple[dict, dict, int, str]:
     """The R1 family: no BN in D, Adam lr 2e-4 both, beta1 0.5, R1 penalty gamma, optional instance
     noise on D's inputs (fixed, or held to a D accuracy), binary fakes for D, adaptive augmentation
-    (ADA), a slower D, the §2.6.3 Dropout3d in G and D, the LeCam regulariser, a narrower D, a moving
-    average of G (what is scored) and the paper's adaptive D rule."""
-    module = {"lr_g": 2e-4, "lr_d": lr_d, "beta1": 0.5, "d_accuracy_threshold": adaptive, "r1_gamma": gamma}
-    what = f"no BN in D, lr G 2e-4 / D {lr_d:g}, R1 gamma {gamma:g}"
+    (ADA), a slower D or faster G, the §2.6.3 Dropout3d in G and D, the LeCam regulariser, a narrower D, a moving
+    average of G (what is scored), ProGAN's minibatch spread in D and the paper's adaptive D rule."""
+    module = {"lr_g": lr_g, "lr_d": lr_d, "beta1": 0.5, "d_accuracy_threshold": adaptive, "r1_gamma": gamma}
+    what = f"no BN in D, lr G {lr_g:g} / D {lr_d:g}, R1 gamma {gamma:g}"
     if noise > 0:
         module["d_input_noise"] = noise
         what += f", instance noise {noise:g}"
@@ -83,6 +85,9 @@ def _r1(
     if d_width is not None:
         model["d_base_channels"] = d_width
         what += f", D width {d_width}"
+    if mbstd:
+        model["d_minibatch_std"] = True
+        what += ", D reads the minibatch spread"
     return model, module, 32, what
 
 
@@ -140,6 +145,10 @@ RECIPES: dict[str, tuple[dict[str, Any], dict[str, Any], int, str]] = {
     "nobn_r1_binary_uniform_noise_target07": _r1(10.0, binary="threshold", noise_target=0.7, noise_levels="uniform"),
     "nobn_r1_binary_narrow_d4_noise_target07": _r1(10.0, binary="threshold", d_width=4, noise_target=0.7),
     "nobn_r1_binary_narrow_d8_noise_target07": _r1(10.0, binary="threshold", d_width=8, noise_target=0.7),
+    "nobn_r1_binary_noise_target07_fast_g": _r1(10.0, binary="threshold", noise_target=0.7, lr_g=4e-4),
+    "nobn_r1g1_binary_noise_target07": _r1(1.0, binary="threshold", noise_target=0.7),
+    "nobn_r1_binary_noise_target07_mbstd": _r1(10.0, binary="threshold", noise_target=0.7, mbstd=True),
+    "nobn_r1_mbstd": _r1(10.0, mbstd=True),
     "nobn_r1_slow_d": _r1(10.0, lr_d=2e-5),
     "nobn_r1_slower_d": _r1(10.0, lr_d=5e-6),
     "wgan_gp": (

@@ -107,6 +107,22 @@ def test_discriminator_norms_and_batch_independence(norm: str) -> None:
     assert len(d.features(x)) == 3
 
 
+def test_minibatch_std_makes_the_voxel_discriminator_tell_copies_from_a_varied_batch() -> None:
+    """With `minibatch_std` D's last layer reads one more channel, the batch's spread: a sample scores
+    otherwise among copies of itself than in a varied batch, and among copies exactly as alone (spread 0);
+    without it a sample's score is its own whatever the batch."""
+    torch.manual_seed(0)
+    x = (torch.rand(4, 1, 32, 32, 32, generator=torch.Generator().manual_seed(0)) > 0.7).float()
+    copies = x[:1].expand(4, -1, -1, -1, -1)
+    plain = VoxelDiscriminator(resolution=32, base_channels=4, norm="none", logits=True)
+    spread = VoxelDiscriminator(resolution=32, base_channels=4, norm="none", logits=True, minibatch_std=True)
+    assert spread.net[-1].in_channels == plain.net[-1].in_channels + 1 == 17
+    torch.testing.assert_close(plain(x)[0], plain(copies)[0])
+    assert abs(float(spread(x)[0] - spread(copies)[0])) > 1e-4
+    torch.testing.assert_close(spread(copies), spread(x[:1]).expand(4))
+    assert [f.shape for f in spread.features(x)] == [f.shape for f in plain.features(x)]
+
+
 def test_discriminator_norm_is_checked() -> None:
     with pytest.raises(ConfigError, match="norm must be one of"):
         VoxelDiscriminator(resolution=32, norm="instance")

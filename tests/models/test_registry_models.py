@@ -91,11 +91,12 @@ def test_bad_checkpoints(tmp_path: Path) -> None:
 
 def test_a_narrower_discriminator_keeps_its_width_through_an_export(tmp_path: Path) -> None:
     """`d_base_channels` sets D's width alone (channel counts 4, 8, 16 at 32³, then the score), G keeps
-    `base_channels`; the export rebuilds the same networks."""
+    `base_channels`; the export rebuilds the same networks (the minibatch-spread channel included)."""
     torch.manual_seed(0)
-    model = get_model("gan_32", base_channels=8, d_base_channels=4)
+    model = get_model("gan_32", base_channels=8, d_base_channels=4, d_minibatch_std=True)
     d_widths = [m.out_channels for m in model.discriminator.modules() if isinstance(m, torch.nn.Conv3d)]
     assert d_widths == [4, 8, 16, 1]
+    assert model.discriminator.net[-1].in_channels == 17  # 16 + the minibatch spread
     g_reference = get_model("gan_32", base_channels=8).generator
     assert [p.shape for p in model.generator.parameters()] == [p.shape for p in g_reference.parameters()]
     save_pretrained(model, tmp_path / "ckpt", builder="gan_32")

@@ -28,6 +28,7 @@ import trimesh
 from torch import nn
 
 from gan3d.errors import ConfigError
+from gan3d.ops.minibatch_std import append_minibatch_std
 from gan3d.ops.sphere_uv import spherical_uv_atlas
 from gan3d.registry import register_model
 from gan3d.render.dibr import DibrSettings
@@ -296,6 +297,5 @@ class RenderCritic(nn.Module):
             x = block(x)
             features.append(x)
         if self.minibatch_std:
-            spread = x.std(0, correction=0).mean() if len(x) > 1 else x.new_zeros(())
-            x = torch.cat([x, spread.expand(len(x), 1, *x.shape[2:])], dim=1)
+            x = append_minibatch_std(x)
         return self.score(x.flatten(1))[:, 0], features

@@ -33,6 +33,8 @@ class VaeGan(nn.Module):
             "batch" is the paper's).
         d_base_channels: the discriminator's own width, when it should differ from G's (a weaker D);
             None: `base_channels`.
+        d_minibatch_std: D's last layer also reads the batch's spread (ProGAN's minibatch standard
+            deviation), a cue against samples that are near copies of one another.
     """
 
     def __init__(
@@ -49,6 +51,7 @@ class VaeGan(nn.Module):
         base_channels: int = 64,
         d_norm: str = "batch",
         d_base_channels: int | None = None,
+        d_minibatch_std: bool = False,
     ) -> None:
         super().__init__()
         self.config: dict[str, Any] = {
@@ -64,11 +67,14 @@ class VaeGan(nn.Module):
             "base_channels": base_channels,
             "d_norm": d_norm,
             "d_base_channels": d_base_channels,
+            "d_minibatch_std": d_minibatch_std,
         }
         self.latent_dim, self.num_classes = latent_dim, num_classes
         self.generator = VoxelGenerator(latent_dim, resolution, dropout, num_classes, base_channels=base_channels)
         d_width = base_channels if d_base_channels is None else d_base_channels
-        self.discriminator = VoxelDiscriminator(resolution, dropout, num_classes, logits, d_width, d_norm)
+        self.discriminator = VoxelDiscriminator(
+            resolution, dropout, num_classes, logits, d_width, d_norm, d_minibatch_std
+        )
         self.encoder: nn.Module | None = None
         if encoder is not None:
             image_encoder = ImageEncoder(latent_dim, channels, encoder, image_size, base_channels)

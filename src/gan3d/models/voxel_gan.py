@@ -7,6 +7,7 @@ from torch import nn
 
 from gan3d.errors import ConfigError
 from gan3d.models.conditioning import LabelConditioning
+from gan3d.ops.minibatch_std import append_minibatch_std
 
 # normalisation of the discriminator's hidden layers:
 # - "batch": BatchNorm, the paper's D (§2.2). In training mode it normalises each batch by its own
@@ -111,6 +112,9 @@ class VoxelDiscriminator(nn.Module):
         logits: return logits instead of probabilities.
         base_channels: width of the first layer (64 in the paper).
         norm: hidden-layer normalisation, one of `D_NORMS` ("batch" is the paper's; see `D_NORMS`).
+        minibatch_std: the last layer also reads the batch's spread (`gan3d.ops.minibatch_std`, ProGAN),
+            so a generator whose samples are near copies of one another is told apart from a varied real
+            batch even though every other feature is per sample.
     """
 
     def __init__(
@@ -121,6 +125,7 @@ class VoxelDiscriminator(nn.Module):
         logits: bool = False,
         base_channels: int = 64,
         norm: str = "batch",
+        minibatch_std: bool = False,
     ) -> None:
         super().__init__()
         if norm not in D_NORMS:
@@ -133,8 +138,9 @@ class VoxelDiscriminator(nn.Module):
             "logits": logits,
             "base_channels": base_channels,
             "norm": norm,
+            "minibatch_std": minibatch_std,
         }
-        self.resolution, self.logits = resolution, logits
+        self.resolution, self.logits, self.minibatch_std = resolution, logits, minibatch_std
         layers: list[nn.Module] = []
         in_ch = 1
         for i, out_ch in enumerate(channels):
@@ -147,7 +153,7 @@ class VoxelDiscriminator(nn.Module):
             if dropout:
                 layers.append(nn.Dropout3d(0.6 if i == 0 else 0.4))
             in_ch = out_ch
-        layers.append(_d_conv(nn.Conv3d(in_ch, 1, 4, 1, 0), norm))
+        layers.append(_d_conv(nn.Conv3d(in_ch + int(minibatch_std), 1, 4, 1, 0), norm))
         self.net = nn.Sequential(*layers)
         self.condition = LabelConditioning(num_classes, resolution**3) if num_classes > 0 else None
 
@@ -168,5 +174,8 @@ class VoxelDiscriminator(nn.Module):
             if labels is None:
                 raise ConfigError("this discriminator is class-conditional: pass labels")
             voxels = self.condition(voxels, labels)
-        out = self.net(voxels).view(-1)
+        if self.minibatch_std:
+            out = self.net[-1](append_minibatch_std(self.net[:-1](voxels))).view(-1)
+        else:
+            out = self.net(voxels).view(-1)
         return out if self.logits else torch.sigmoid(out)
