@@ -501,7 +501,7 @@ class VaeGanModule(L.LightningModule):
         self, voxels: torch.Tensor, fake: torch.Tensor, labels: torch.Tensor | None, measure_clean: bool = True
     ) -> tuple[torch.Tensor, dict[str, float], float]:
         """D's loss on a real and a (detached) fake batch, what to log, and its accuracy (all-reduced);
-        with ADA or the measured noise and `measure_clean`, also D's accuracy on the grids as they are."""
+        with ADA or the adaptive noise and `measure_clean`, also D's accuracy on the grids as they are."""
         hp, n = self.hparams, len(voxels)
         fake = self._binary(fake)
         measured = (hp.ada_target is not None or hp.noise_target is not None) and measure_clean
