@@ -77,7 +77,8 @@ def test_the_default_3d_gan_gives_different_shapes_for_different_z(
         "--trainer.enable_progress_bar",
         "false",
     ]
-    args += ["--model.model_kwargs", "{d_norm: none, base_channels: 8, d_minibatch_std: true}", "--model.generation_every_n_epochs", "10"]
+    args += ["--model.model_kwargs", "{d_norm: none, base_channels: 8, d_minibatch_std: true}"]
+    args += ["--model.generation_every_n_epochs", "10"]
     args += ["--data.synth_per_class", "40", "--data.batch_size", "8", "--data.root", str(tmp_path / "chairs")]
     assert main(args) == 0
     run = tmp_path / "runs" / "gan_chair32" / "version_0"
